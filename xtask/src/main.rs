@@ -1,0 +1,42 @@
+//! Project automation, in the rust-analyzer `xtask` style: `cargo xtask <command>`.
+//!
+//! Every workflow a developer or CI runs lives here, in Rust, so it works the same on every
+//! machine with nothing but cargo installed.
+
+mod generate;
+mod stack;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate `generated/` from `contracts/`.
+    Gen(generate::GenArgs),
+    /// Run the local event-streaming stack (PostgreSQL, Kafka, Connect, registry).
+    Stack(stack::StackArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Gen(args) => generate::run(args),
+        Command::Stack(args) => stack::run(args),
+    }
+}
+
+/// The repository root (the workspace that contains `xtask/`).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
