@@ -8,7 +8,7 @@
 //! [`GENERATED_HEADER`]. [`run`] writes them or, with `check`, compares them with the tree and
 //! names each stale file. See `codegen/README.md` for the supported subset of Avro and OpenAPI.
 
-mod avro;
+pub mod avro;
 mod error;
 mod format;
 mod manifest;
@@ -43,7 +43,7 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>> {
 
     let events = avro::generate_events(&contracts, &manifest)?;
     files.push(rust_file("generated/src/events.rs", &events)?);
-    let registration = registry::generate_registration(&manifest)?;
+    let registration = registry::generate_registration(&contracts, &manifest)?;
     files.push(rust_file("generated/src/registry.rs", &registration)?);
 
     let mut api_modules = Vec::new();
