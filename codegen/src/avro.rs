@@ -243,10 +243,12 @@ impl Walker<'_> {
                     format!("contract_runtime::avro::optional::{}", l.adapter()),
                 ),
             };
-            if field.get("default").is_some() {
+            let is_optional = type_name.starts_with("Option<");
+            let default_is_null = field.get("default") == Some(&Value::Null);
+            if field.get("default").is_some() && !(is_optional && default_is_null) {
                 return Err(self.unsupported(
                     &format!("{field_pointer}/default"),
-                    "a default on a logical-type field (rsgen-avro renders it as the underlying type)",
+                    "a default other than null on a logical-type field (rsgen-avro renders it as the underlying type)",
                 ));
             }
             self.overrides.push(FieldOverride {

@@ -19,6 +19,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use error::{CodegenError, Result};
+pub use format::rustfmt;
 pub use manifest::{Compatibility, EventSpec, Manifest};
 
 /// The first line of every generated Rust file.
@@ -64,6 +65,12 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>> {
         contents: writer::cargo_toml(),
     });
     Ok(files)
+}
+
+/// The generated files that differ from what the contracts produce, each with the reason
+/// (`missing`, `differs`, `no longer generated`); empty when `generated/` is up to date.
+pub fn stale_files(root: &Path) -> Result<Vec<String>> {
+    writer::stale_files(root, &generate(root)?)
 }
 
 /// Writes the generated files, or with `check` reports those that differ from the tree.
