@@ -3,6 +3,7 @@
 //! Every workflow a developer or CI runs lives here, in Rust, so it works the same on every
 //! machine with nothing but cargo installed.
 
+mod ci;
 mod generate;
 mod stack;
 
@@ -19,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run every check and test suite, as CI does (the README's test command).
+    Ci(ci::CiArgs),
     /// Generate `generated/` from `contracts/`.
     Gen(generate::GenArgs),
     /// Run the local event-streaming stack (PostgreSQL, Kafka, Connect, registry).
@@ -28,6 +31,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Ci(args) => ci::run(args),
         Command::Gen(args) => generate::run(args),
         Command::Stack(args) => stack::run(args),
     }

@@ -1,0 +1,80 @@
+//! `cargo xtask ci`: the README's test command, and exactly what `.ci/run` executes.
+//!
+//! Static checks first (cheap, no stack), then the unit and conformance tests, then the real
+//! stack for the end-to-end suites. Each step prints its name and duration; the first failure
+//! stops the run with a non-zero exit.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+#[derive(Args)]
+pub struct CiArgs {
+    /// Skip the suites that need the real stack (static checks and unit tests only).
+    #[arg(long)]
+    no_stack: bool,
+    /// Leave the stack running afterwards.
+    #[arg(long)]
+    keep_stack: bool,
+}
+
+pub fn run(args: CiArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    step("generated code is up to date", xtask(&["gen", "--check"]))?;
+    step("formatting", cargo(&["fmt", "--all", "--check"]))?;
+    step(
+        "clippy",
+        cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    step(
+        "unit and conformance tests",
+        cargo(&["test", "--workspace", "--exclude", "e2e"]),
+    )?;
+    if !args.no_stack {
+        step("stack up", xtask(&["stack", "up"]))?;
+        let result = stack_suites();
+        if !args.keep_stack {
+            step("stack down", xtask(&["stack", "down"]))?;
+        }
+        result?;
+    }
+    println!("ci: all steps passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// The suites that run against the real stack.
+fn stack_suites() -> anyhow::Result<()> {
+    step("connectors", xtask(&["stack", "connectors"]))?;
+    step("end-to-end tests", cargo(&["test", "-p", "e2e", "--", "--test-threads=1"]))?;
+    Ok(())
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.args(args).current_dir(crate::project_root());
+    command
+}
+
+/// This very binary with other arguments: no second compile, no cargo lock contention.
+fn xtask(args: &[&str]) -> Command {
+    let exe = std::env::current_exe().unwrap_or_else(|_| "cargo-xtask".into());
+    let mut command = Command::new(exe);
+    command.args(args).current_dir(crate::project_root());
+    command
+}
+
+fn step(name: &str, mut command: Command) -> anyhow::Result<()> {
+    println!("ci: ▶ {name}");
+    let started = Instant::now();
+    let status = command
+        .status()
+        .with_context(|| format!("cannot start `{name}`: {command:?}"))?;
+    let elapsed = started.elapsed();
+    if !status.success() {
+        bail!("ci: ✗ {name} failed after {elapsed:.0?} ({status})");
+    }
+    println!("ci: ✓ {name} ({elapsed:.0?})");
+    Ok(())
+}
