@@ -3,6 +3,21 @@
 //! Generated code stays small and readable by calling into these hand-written, tested pieces,
 //! the way progenitor-generated clients lean on `progenitor-client`.
 
+pub mod auth;
+pub mod client;
+pub mod digit_string;
+pub mod double_option;
+pub mod health;
+pub mod problem;
+pub mod server;
+pub mod validate;
+
+pub use auth::{Authenticator, BasicCredentials, SingleUser};
+pub use client::{ClientError, HttpClient};
+pub use health::{Check, Health, HealthStatus};
+pub use problem::{Problem, Violation};
+pub use server::{ApiError, RequestContext};
+
 pub mod avro;
 pub mod event;
 pub mod registry;

@@ -1,0 +1,321 @@
+//! What the generated typed clients call: building a request, sending it, and turning the
+//! answer into the operation's response type or a [`ClientError`].
+
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::BasicCredentials;
+use crate::problem::{PROBLEM_JSON, Problem};
+
+/// Why a client call did not return one of the operation's responses.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot encode the request body: {0}")]
+    Encode(#[source] serde_json::Error),
+    #[error("invalid URL `{url}`: {message}")]
+    Url { url: String, message: String },
+    #[error("request failed: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The service answered with a problem document (`400`, `401`, `404`, ...).
+    #[error("the service refused the request: {0}")]
+    Problem(Problem),
+    /// A status the contract does not list, without a problem document.
+    #[error("unexpected status {status}: {body}")]
+    UnexpectedStatus { status: StatusCode, body: String },
+    /// A listed status whose body does not match the contract.
+    #[error("cannot decode the {status} response: {message}")]
+    Decode { status: StatusCode, message: String },
+}
+
+impl ClientError {
+    /// The HTTP status the service answered with, if it answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Problem(problem) => Some(problem.status_code()),
+            Self::UnexpectedStatus { status, .. } | Self::Decode { status, .. } => Some(*status),
+            Self::Transport(error) => error.status(),
+            Self::Encode(_) | Self::Url { .. } => None,
+        }
+    }
+
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Self::Problem(problem) => Some(problem),
+            _ => None,
+        }
+    }
+}
+
+/// One request and its response, as shown to an observer (see [`HttpClient::with_observer`]).
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: Method,
+    pub url: String,
+    pub request_body: Option<String>,
+    pub status: StatusCode,
+    pub response_body: String,
+}
+
+impl std::fmt::Display for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} {}", self.method, self.url)?;
+        if let Some(body) = &self.request_body {
+            writeln!(f, "{body}")?;
+        }
+        write!(f, "-> {}", self.status)?;
+        if !self.response_body.is_empty() {
+            write!(f, "\n{}", self.response_body)?;
+        }
+        Ok(())
+    }
+}
+
+type Observer = Arc<dyn Fn(&Exchange) + Send + Sync>;
+
+/// The connection settings a generated `Client` wraps: base URL, credentials, the reqwest
+/// client, and an optional observer of every exchange.
+#[derive(Clone)]
+pub struct HttpClient {
+    base_url: String,
+    http: reqwest::Client,
+    credentials: Option<BasicCredentials>,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials)
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A client of the service at `base_url`, e.g. `http://localhost:8001`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_string();
+        Self {
+            base_url,
+            http: reqwest::Client::new(),
+            credentials: None,
+            observer: None,
+        }
+    }
+
+    /// Sends basic credentials with every operation whose contract requires authentication.
+    pub fn with_credentials(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(BasicCredentials::new(username, password));
+        self
+    }
+
+    /// Uses a configured reqwest client (timeouts, pools, ...).
+    pub fn with_reqwest(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Calls `observer` with every request and its response, e.g. to print them.
+    pub fn with_observer(mut self, observer: impl Fn(&Exchange) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Starts a request to `path` (already holding encoded path parameters).
+    pub fn request(&self, method: Method, path: String) -> OutgoingRequest<'_> {
+        OutgoingRequest {
+            client: self,
+            method,
+            path,
+            query: Vec::new(),
+            body: None,
+            authenticated: false,
+        }
+    }
+}
+
+/// A request being built by a generated client method.
+#[derive(Debug)]
+pub struct OutgoingRequest<'c> {
+    client: &'c HttpClient,
+    method: Method,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<Result<Vec<u8>, ClientError>>,
+    authenticated: bool,
+}
+
+impl OutgoingRequest<'_> {
+    /// Adds a query parameter unless `value` is `None`.
+    pub fn query<T: Serialize + ?Sized>(mut self, name: &'static str, value: Option<&T>) -> Self {
+        if let Some(value) = value {
+            self.query.push((name, param_text(value)));
+        }
+        self
+    }
+
+    /// Sends `body` as `application/json`.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        self.body = Some(serde_json::to_vec(body).map_err(ClientError::Encode));
+        self
+    }
+
+    /// Sends the client's basic credentials, if it has any.
+    pub fn authenticated(mut self) -> Self {
+        self.authenticated = true;
+        self
+    }
+
+    pub async fn send(self) -> Result<ReceivedResponse, ClientError> {
+        let raw_url = format!("{}{}", self.client.base_url, self.path);
+        let mut url = reqwest::Url::parse(&raw_url).map_err(|error| ClientError::Url {
+            url: raw_url.clone(),
+            message: error.to_string(),
+        })?;
+        if !self.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&self.query);
+        }
+        let mut request = self.client.http.request(self.method.clone(), url.clone());
+        if self.authenticated
+            && let Some(credentials) = &self.client.credentials
+        {
+            request = request.header(header::AUTHORIZATION, credentials.header_value());
+        }
+        let body = self.body.transpose()?;
+        if let Some(body) = &body {
+            request = request
+                .header(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )
+                .body(body.clone());
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let bytes = response.bytes().await?;
+        if let Some(observer) = &self.client.observer {
+            observer(&Exchange {
+                method: self.method,
+                url: url.to_string(),
+                request_body: body.map(|b| String::from_utf8_lossy(&b).into_owned()),
+                status,
+                response_body: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+        }
+        Ok(ReceivedResponse {
+            status,
+            content_type,
+            body: bytes.to_vec(),
+        })
+    }
+}
+
+/// A response read into memory.
+#[derive(Debug, Clone)]
+pub struct ReceivedResponse {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl ReceivedResponse {
+    /// The body decoded as the type the contract gives for this status.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
+        serde_json::from_slice(&self.body).map_err(|error| ClientError::Decode {
+            status: self.status,
+            message: error.to_string(),
+        })
+    }
+
+    /// The error for a status the operation does not list: its problem document if it has one.
+    pub fn into_error(self) -> ClientError {
+        let is_problem = self
+            .content_type
+            .as_deref()
+            .is_some_and(|ct| ct.starts_with(PROBLEM_JSON));
+        if is_problem && let Ok(problem) = serde_json::from_slice::<Problem>(&self.body) {
+            return ClientError::Problem(problem);
+        }
+        ClientError::UnexpectedStatus {
+            status: self.status,
+            body: String::from_utf8_lossy(&self.body).into_owned(),
+        }
+    }
+}
+
+/// Characters escaped in a path segment: controls, space, and those with meaning in a URL.
+const PATH_SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// A path parameter's value as an encoded path segment.
+pub fn path_segment<T: Serialize + ?Sized>(value: &T) -> String {
+    utf8_percent_encode(&param_text(value), PATH_SEGMENT).to_string()
+}
+
+/// A parameter's text: strings as they are, other JSON values as JSON (`42`, `true`).
+fn param_text<T: Serialize + ?Sized>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
+        assert_eq!(path_segment(&42), "42");
+        let id = uuid::Uuid::nil();
+        assert_eq!(path_segment(&id), "00000000-0000-0000-0000-000000000000");
+    }
+
+    #[test]
+    fn problems_are_decoded() {
+        let problem = Problem::new(StatusCode::NOT_FOUND);
+        let response = ReceivedResponse {
+            status: StatusCode::NOT_FOUND,
+            content_type: Some(PROBLEM_JSON.to_string()),
+            body: serde_json::to_vec(&problem).expect("json"),
+        };
+        let error = response.into_error();
+        assert_eq!(error.problem(), Some(&problem));
+        assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
+    }
+}

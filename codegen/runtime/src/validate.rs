@@ -1,0 +1,615 @@
+//! Checks of JSON documents against the rules of an OpenAPI schema.
+//!
+//! Generated `validate_<schema>` functions walk a request document with a [`Validator`], which
+//! collects every [`Violation`] instead of stopping at the first, so that one `400` response
+//! can list them all. Each check takes the JSON pointer of the value it looks at.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::sync::{LazyLock, Mutex};
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::problem::{Problem, Violation};
+
+/// The pointer of `token` inside the value at `at`, escaping `~` and `/` (RFC 6901).
+pub fn pointer(at: &str, token: impl Display) -> String {
+    let token = token.to_string().replace('~', "~0").replace('/', "~1");
+    format!("{at}/{token}")
+}
+
+/// Collects the violations found in one request.
+#[derive(Debug, Default)]
+pub struct Validator {
+    violations: Vec<Violation>,
+}
+
+/// A `format` of `type: string` that the validator checks and the models parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringFormat {
+    /// RFC 4122 UUID, parsed to `uuid::Uuid`.
+    Uuid,
+    /// RFC 3339 date-time with offset, parsed to `chrono::DateTime<Utc>`.
+    DateTime,
+    /// RFC 3339 full-date (`2024-02-29`), parsed to `chrono::NaiveDate`.
+    Date,
+}
+
+/// Rules of a `type: string` schema.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StringRules {
+    pub format: Option<StringFormat>,
+    /// In characters (Unicode scalar values), as JSON Schema counts them.
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
+    /// An unanchored regular expression, as in JSON Schema.
+    pub pattern: Option<&'static str>,
+    /// The `enum` values.
+    pub one_of: Option<&'static [&'static str]>,
+}
+
+impl StringRules {
+    pub const fn new() -> Self {
+        Self {
+            format: None,
+            min_length: None,
+            max_length: None,
+            pattern: None,
+            one_of: None,
+        }
+    }
+    pub const fn format(mut self, format: StringFormat) -> Self {
+        self.format = Some(format);
+        self
+    }
+    pub const fn min_length(mut self, min: usize) -> Self {
+        self.min_length = Some(min);
+        self
+    }
+    pub const fn max_length(mut self, max: usize) -> Self {
+        self.max_length = Some(max);
+        self
+    }
+    pub const fn pattern(mut self, pattern: &'static str) -> Self {
+        self.pattern = Some(pattern);
+        self
+    }
+    pub const fn one_of(mut self, values: &'static [&'static str]) -> Self {
+        self.one_of = Some(values);
+        self
+    }
+}
+
+/// The `format` of `type: integer`: the range a value must fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntegerFormat {
+    Int32,
+    /// Also used when the schema names no format.
+    #[default]
+    Int64,
+}
+
+/// Rules of a `type: integer` schema.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IntegerRules {
+    pub format: IntegerFormat,
+    pub minimum: Option<i64>,
+    pub exclusive_minimum: bool,
+    pub maximum: Option<i64>,
+    pub exclusive_maximum: bool,
+    pub one_of: Option<&'static [i64]>,
+    /// `x-accept-digit-string`: a JSON string of ASCII digits (`"537300"`) counts as the integer.
+    pub accept_digit_string: bool,
+}
+
+impl IntegerRules {
+    pub const fn int32() -> Self {
+        Self::with_format(IntegerFormat::Int32)
+    }
+    pub const fn int64() -> Self {
+        Self::with_format(IntegerFormat::Int64)
+    }
+    const fn with_format(format: IntegerFormat) -> Self {
+        Self {
+            format,
+            minimum: None,
+            exclusive_minimum: false,
+            maximum: None,
+            exclusive_maximum: false,
+            one_of: None,
+            accept_digit_string: false,
+        }
+    }
+    pub const fn minimum(mut self, minimum: i64) -> Self {
+        self.minimum = Some(minimum);
+        self
+    }
+    pub const fn exclusive_minimum(mut self, minimum: i64) -> Self {
+        self.minimum = Some(minimum);
+        self.exclusive_minimum = true;
+        self
+    }
+    pub const fn maximum(mut self, maximum: i64) -> Self {
+        self.maximum = Some(maximum);
+        self
+    }
+    pub const fn exclusive_maximum(mut self, maximum: i64) -> Self {
+        self.maximum = Some(maximum);
+        self.exclusive_maximum = true;
+        self
+    }
+    pub const fn one_of(mut self, values: &'static [i64]) -> Self {
+        self.one_of = Some(values);
+        self
+    }
+    pub const fn accept_digit_string(mut self) -> Self {
+        self.accept_digit_string = true;
+        self
+    }
+}
+
+/// Rules of a `type: number` schema.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NumberRules {
+    pub minimum: Option<f64>,
+    pub exclusive_minimum: bool,
+    pub maximum: Option<f64>,
+    pub exclusive_maximum: bool,
+}
+
+impl NumberRules {
+    pub const fn new() -> Self {
+        Self {
+            minimum: None,
+            exclusive_minimum: false,
+            maximum: None,
+            exclusive_maximum: false,
+        }
+    }
+    pub const fn minimum(mut self, minimum: f64) -> Self {
+        self.minimum = Some(minimum);
+        self
+    }
+    pub const fn exclusive_minimum(mut self, minimum: f64) -> Self {
+        self.minimum = Some(minimum);
+        self.exclusive_minimum = true;
+        self
+    }
+    pub const fn maximum(mut self, maximum: f64) -> Self {
+        self.maximum = Some(maximum);
+        self
+    }
+    pub const fn exclusive_maximum(mut self, maximum: f64) -> Self {
+        self.maximum = Some(maximum);
+        self.exclusive_maximum = true;
+        self
+    }
+}
+
+/// Rules of a `type: array` schema.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArrayRules {
+    pub min_items: Option<usize>,
+    pub max_items: Option<usize>,
+}
+
+impl ArrayRules {
+    pub const fn new() -> Self {
+        Self {
+            min_items: None,
+            max_items: None,
+        }
+    }
+    pub const fn min_items(mut self, min: usize) -> Self {
+        self.min_items = Some(min);
+        self
+    }
+    pub const fn max_items(mut self, max: usize) -> Self {
+        self.max_items = Some(max);
+        self
+    }
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, at: &str, message: impl Into<String>) {
+        self.violations.push(Violation::new(at, message));
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// `Ok` if nothing was found, else the `400` problem listing every violation.
+    pub fn finish(self) -> Result<(), Problem> {
+        if self.violations.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::invalid(self.violations))
+        }
+    }
+
+    /// The value as an object, or `None` after recording that it is not one.
+    pub fn object<'v>(&mut self, value: &'v Value, at: &str) -> Option<&'v Map<String, Value>> {
+        match value {
+            Value::Object(object) => Some(object),
+            other => {
+                self.wrong_type(at, "an object", other);
+                None
+            }
+        }
+    }
+
+    /// Records each of `names` missing from `object`.
+    pub fn required(&mut self, object: &Map<String, Value>, at: &str, names: &[&str]) {
+        for name in names {
+            if !object.contains_key(*name) {
+                self.push(&pointer(at, name), "is required");
+            }
+        }
+    }
+
+    /// Records each property of `object` not among `known` (`additionalProperties: false`).
+    pub fn only_properties(&mut self, object: &Map<String, Value>, at: &str, known: &[&str]) {
+        for name in object.keys() {
+            if !known.contains(&name.as_str()) {
+                self.push(&pointer(at, name), "is not an allowed property");
+            }
+        }
+    }
+
+    pub fn boolean(&mut self, value: &Value, at: &str) {
+        if !value.is_boolean() {
+            self.wrong_type(at, "a boolean", value);
+        }
+    }
+
+    pub fn string(&mut self, value: &Value, at: &str, rules: StringRules) {
+        let Value::String(text) = value else {
+            self.wrong_type(at, "a string", value);
+            return;
+        };
+        if let Some(format) = rules.format
+            && let Err(message) = check_format(text, format)
+        {
+            self.push(at, message);
+        }
+        let length = text.chars().count();
+        if let Some(min) = rules.min_length.filter(|min| length < *min) {
+            self.push(at, format!("must be at least {min} {}", characters(min)));
+        }
+        if let Some(max) = rules.max_length.filter(|max| length > *max) {
+            self.push(at, format!("must be at most {max} {}", characters(max)));
+        }
+        if let Some(pattern) = rules.pattern {
+            match compiled(pattern) {
+                Some(regex) if regex.is_match(text) => {}
+                Some(_) => self.push(at, format!("must match the pattern `{pattern}`")),
+                None => self.push(at, format!("cannot be checked: bad pattern `{pattern}`")),
+            }
+        }
+        if let Some(allowed) = rules.one_of
+            && !allowed.contains(&text.as_str())
+        {
+            let list = allowed
+                .iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>();
+            self.push(at, format!("must be one of {}", list.join(", ")));
+        }
+    }
+
+    pub fn integer(&mut self, value: &Value, at: &str, rules: IntegerRules) {
+        let integer = match value {
+            Value::Number(number) => match number.as_i64() {
+                Some(integer) => integer,
+                None if number.is_u64() || number.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+                    self.push(at, "must fit in a 64-bit signed integer");
+                    return;
+                }
+                None => {
+                    self.push(at, "must be an integer");
+                    return;
+                }
+            },
+            Value::String(text) if rules.accept_digit_string => match parse_digit_string(text) {
+                Ok(integer) => integer,
+                Err(message) => {
+                    self.push(at, message);
+                    return;
+                }
+            },
+            other => {
+                let expected = if rules.accept_digit_string {
+                    "an integer or a string of digits"
+                } else {
+                    "an integer"
+                };
+                self.wrong_type(at, expected, other);
+                return;
+            }
+        };
+        if rules.format == IntegerFormat::Int32 && i32::try_from(integer).is_err() {
+            self.push(at, "must fit in a 32-bit signed integer");
+        }
+        if let Some(min) = rules.minimum {
+            if rules.exclusive_minimum && integer <= min {
+                self.push(at, format!("must be greater than {min}"));
+            } else if integer < min {
+                self.push(at, format!("must be at least {min}"));
+            }
+        }
+        if let Some(max) = rules.maximum {
+            if rules.exclusive_maximum && integer >= max {
+                self.push(at, format!("must be less than {max}"));
+            } else if integer > max {
+                self.push(at, format!("must be at most {max}"));
+            }
+        }
+        if let Some(allowed) = rules.one_of
+            && !allowed.contains(&integer)
+        {
+            let list = allowed.iter().map(i64::to_string).collect::<Vec<_>>();
+            self.push(at, format!("must be one of {}", list.join(", ")));
+        }
+    }
+
+    pub fn number(&mut self, value: &Value, at: &str, rules: NumberRules) {
+        let Some(number) = value.as_f64() else {
+            self.wrong_type(at, "a number", value);
+            return;
+        };
+        if let Some(min) = rules.minimum {
+            if rules.exclusive_minimum && number <= min {
+                self.push(at, format!("must be greater than {min}"));
+            } else if number < min {
+                self.push(at, format!("must be at least {min}"));
+            }
+        }
+        if let Some(max) = rules.maximum {
+            if rules.exclusive_maximum && number >= max {
+                self.push(at, format!("must be less than {max}"));
+            } else if number > max {
+                self.push(at, format!("must be at most {max}"));
+            }
+        }
+    }
+
+    /// The value's items, or `None` after recording that it is not an array.
+    pub fn array<'v>(
+        &mut self,
+        value: &'v Value,
+        at: &str,
+        rules: ArrayRules,
+    ) -> Option<&'v [Value]> {
+        let Value::Array(items) = value else {
+            self.wrong_type(at, "an array", value);
+            return None;
+        };
+        if let Some(min) = rules.min_items.filter(|min| items.len() < *min) {
+            self.push(
+                at,
+                format!("must have at least {min} {}", plural(min, "item")),
+            );
+        }
+        if let Some(max) = rules.max_items.filter(|max| items.len() > *max) {
+            self.push(
+                at,
+                format!("must have at most {max} {}", plural(max, "item")),
+            );
+        }
+        Some(items)
+    }
+
+    fn wrong_type(&mut self, at: &str, expected: &str, found: &Value) {
+        let found = match found {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        };
+        self.push(at, format!("must be {expected}, not {found}"));
+    }
+}
+
+fn characters(count: usize) -> &'static str {
+    plural(count, "character")
+}
+
+fn plural(count: usize, noun: &'static str) -> &'static str {
+    match (count, noun) {
+        (1, noun) => noun,
+        (_, "character") => "characters",
+        (_, "item") => "items",
+        (_, noun) => noun,
+    }
+}
+
+fn check_format(text: &str, format: StringFormat) -> Result<(), String> {
+    let ok = match format {
+        StringFormat::Uuid => uuid::Uuid::try_parse(text).is_ok(),
+        StringFormat::DateTime => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+        StringFormat::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(match format {
+        StringFormat::Uuid => "must be a UUID".to_string(),
+        StringFormat::DateTime => {
+            "must be an RFC 3339 date-time such as 2024-02-29T13:45:00Z".to_string()
+        }
+        StringFormat::Date => "must be an RFC 3339 date such as 2024-02-29".to_string(),
+    })
+}
+
+/// Parses the `x-accept-digit-string` form of an integer: an optional `-` and ASCII digits.
+pub fn parse_digit_string(text: &str) -> Result<i64, &'static str> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("must be an integer or a string of digits");
+    }
+    text.parse()
+        .map_err(|_| "must fit in a 64-bit signed integer")
+}
+
+/// Each pattern is compiled once per process; the generator has checked that it compiles.
+fn compiled(pattern: &'static str) -> Option<Regex> {
+    static PATTERNS: LazyLock<Mutex<BTreeMap<&'static str, Option<Regex>>>> =
+        LazyLock::new(Mutex::default);
+    let mut patterns = PATTERNS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    patterns
+        .entry(pattern)
+        .or_insert_with(|| Regex::new(pattern).ok())
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn messages(check: impl FnOnce(&mut Validator)) -> Vec<String> {
+        let mut validator = Validator::new();
+        check(&mut validator);
+        validator
+            .violations()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn pointers_escape_tilde_and_slash() {
+        assert_eq!(pointer("/body", "a/b~c"), "/body/a~1b~0c");
+        assert_eq!(pointer("/body/items", 3), "/body/items/3");
+    }
+
+    #[test]
+    fn string_rules_count_characters_and_report_everything() {
+        let rules = StringRules::new()
+            .min_length(2)
+            .max_length(3)
+            .pattern("^[a-zäöü]+$");
+        assert!(messages(|v| v.string(&json!("äöü"), "/s", rules)).is_empty());
+        assert_eq!(
+            messages(|v| v.string(&json!("ABCD"), "/s", rules)),
+            [
+                "/s: must be at most 3 characters",
+                "/s: must match the pattern `^[a-zäöü]+$`"
+            ]
+        );
+        assert_eq!(
+            messages(|v| v.string(&json!(null), "/s", rules)),
+            ["/s: must be a string, not null"]
+        );
+    }
+
+    #[test]
+    fn string_formats() {
+        let uuid = StringRules::new().format(StringFormat::Uuid);
+        let date_time = StringRules::new().format(StringFormat::DateTime);
+        let date = StringRules::new().format(StringFormat::Date);
+        let ok = |value: &str, rules| messages(|v| v.string(&json!(value), "/x", rules)).is_empty();
+        assert!(ok("10cdc09d-757c-4e4f-96bc-367a7de72f70", uuid));
+        assert!(!ok("10cdc09d", uuid));
+        assert!(ok("1980-02-23T00:00:00Z", date_time));
+        assert!(ok("2022-12-08T04:41:29.568289+01:00", date_time));
+        assert!(!ok("1980-02-23", date_time));
+        assert!(ok("1980-02-29", date));
+        assert!(!ok("1981-02-29", date));
+    }
+
+    #[test]
+    fn string_enum() {
+        let rules = StringRules::new().one_of(&["ok", "unavailable"]);
+        assert_eq!(
+            messages(|v| v.string(&json!("OK"), "/status", rules)),
+            [r#"/status: must be one of "ok", "unavailable""#]
+        );
+    }
+
+    #[test]
+    fn integer_ranges_and_digit_strings() {
+        let rules = IntegerRules::int64().minimum(0);
+        assert!(messages(|v| v.integer(&json!(0), "/n", rules)).is_empty());
+        assert_eq!(
+            messages(|v| v.integer(&json!(-1), "/n", rules)),
+            ["/n: must be at least 0"]
+        );
+        assert_eq!(
+            messages(|v| v.integer(&json!("5"), "/n", rules)),
+            ["/n: must be an integer, not a string"]
+        );
+        assert_eq!(
+            messages(|v| v.integer(&json!(1.5), "/n", rules)),
+            ["/n: must be an integer"]
+        );
+        let digits = rules.accept_digit_string();
+        assert!(messages(|v| v.integer(&json!("537300"), "/n", digits)).is_empty());
+        assert_eq!(
+            messages(|v| v.integer(&json!("-3"), "/n", digits)),
+            ["/n: must be at least 0"]
+        );
+        assert_eq!(
+            messages(|v| v.integer(&json!("5e3"), "/n", digits)),
+            ["/n: must be an integer or a string of digits"]
+        );
+        assert_eq!(
+            messages(|v| v.integer(&json!("99999999999999999999"), "/n", digits)),
+            ["/n: must fit in a 64-bit signed integer"]
+        );
+        assert_eq!(
+            messages(|v| v.integer(&json!(3_000_000_000_i64), "/n", IntegerRules::int32())),
+            ["/n: must fit in a 32-bit signed integer"]
+        );
+        assert_eq!(
+            messages(|v| v.integer(&json!(5), "/n", IntegerRules::int64().exclusive_maximum(5))),
+            ["/n: must be less than 5"]
+        );
+    }
+
+    #[test]
+    fn objects_arrays_and_numbers() {
+        let document = json!({"a": 1, "extra": true});
+        let found = messages(|v| {
+            let object = v.object(&document, "/body").expect("an object");
+            v.required(object, "/body", &["a", "b"]);
+            v.only_properties(object, "/body", &["a", "b"]);
+        });
+        assert_eq!(
+            found,
+            [
+                "/body/b: is required",
+                "/body/extra: is not an allowed property"
+            ]
+        );
+        assert_eq!(
+            messages(|v| {
+                v.array(&json!([1]), "/xs", ArrayRules::new().min_items(2));
+            }),
+            ["/xs: must have at least 2 items"]
+        );
+        assert_eq!(
+            messages(|v| v.number(&json!(1.5), "/r", NumberRules::new().maximum(1.0))),
+            ["/r: must be at most 1"]
+        );
+        assert_eq!(
+            messages(|v| v.boolean(&json!("true"), "/b")),
+            ["/b: must be a boolean, not a string"]
+        );
+    }
+}
