@@ -1,0 +1,75 @@
+//! The inbox: which events a consumer group has applied.
+//!
+//! Retention: rows are kept for [`super::ConsumerSettings::inbox_retention`] (7 days by
+//! default) and purged hourly. Kafka redelivers only messages whose offsets were not committed
+//! (seconds to minutes old), so the window covers redelivery with a wide margin; replaying a
+//! topic from the start (rebuild) clears the group's rows first.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use super::{HandleError, Handler, RawEvent};
+
+pub(super) enum Outcome {
+    Applied,
+    Duplicate,
+}
+
+/// Decodes, then records the event id and applies the effect in one transaction.
+pub(super) async fn handle_once<H: Handler>(
+    pool: &PgPool,
+    group: &str,
+    handler: &H,
+    raw: &RawEvent,
+) -> Result<Outcome, HandleError> {
+    let event = handler.decode(raw).await?;
+    let event_id = handler.event_id(raw);
+    let mut tx = pool.begin().await?;
+    let recorded = sqlx::query(
+        "INSERT INTO inbox (consumer_group, event_id, topic, kafka_partition, kafka_offset) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(group)
+    .bind(&event_id)
+    .bind(&raw.topic)
+    .bind(raw.partition)
+    .bind(raw.offset)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if recorded == 0 {
+        tracing::debug!(event_id, topic = %raw.topic, offset = raw.offset, "duplicate skipped");
+        tx.rollback().await?;
+        return Ok(Outcome::Duplicate);
+    }
+    handler.apply(&mut tx, &event, raw).await?;
+    tx.commit().await?;
+    Ok(Outcome::Applied)
+}
+
+/// Deletes the group's inbox rows older than `retention`, hourly, until shutdown.
+pub(super) async fn purge_periodically(
+    pool: PgPool,
+    group: String,
+    retention: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut interval = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let result = sqlx::query("DELETE FROM inbox WHERE consumer_group = $1 AND processed_at < now() - make_interval(secs => $2)")
+            .bind(&group)
+            .bind(retention.as_secs_f64())
+            .execute(&pool)
+            .await;
+        match result {
+            Ok(done) => tracing::debug!(group, purged = done.rows_affected(), "inbox purge"),
+            Err(error) => tracing::warn!(%error, group, "inbox purge failed; will try again"),
+        }
+    }
+}

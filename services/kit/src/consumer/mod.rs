@@ -1,0 +1,295 @@
+//! The consumer runtime: effectively-once effects over Kafka's at-least-once delivery.
+//!
+//! For every message, in order within its partition:
+//! 1. the [`Handler`] decodes it (outside any transaction);
+//! 2. in one database transaction the event id is recorded in the `inbox` table of this
+//!    consumer group and the handler applies the effect; an id already there means a
+//!    redelivery, and the effect is skipped;
+//! 3. only after that transaction commits is the offset stored for commit.
+//!
+//! Partitions are processed concurrently, each by its own task, so a partition that waits
+//! on a failing dependency holds back only itself (it is paused on the broker side when its
+//! queue fills). Transient errors retry with capped exponential backoff and jitter, never
+//! committing or skipping; permanent ones go, after [`ConsumerSettings::max_permanent_attempts`],
+//! to the dead-letter topic `<topic>.dlq` and the partition moves on.
+
+mod dlq;
+mod inbox;
+mod partition;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedHeaders};
+use rdkafka::producer::FutureProducer;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use dlq::{DLQ_SUFFIX, DeadLetterHeaders, dead_letter_topic};
+pub use partition::{Backoff, PartitionStatus};
+
+use crate::codec::CodecError;
+
+/// A consumed message, owned so it can move to its partition's task.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Option<OwnedHeaders>,
+}
+
+impl RawEvent {
+    /// The key as UTF-8 text (entity ids are), if it is.
+    pub fn key_text(&self) -> Option<&str> {
+        self.key
+            .as_deref()
+            .and_then(|k| std::str::from_utf8(k).ok())
+    }
+
+    /// `topic:partition:offset`, the identity of a message that carries no event id.
+    pub fn position(&self) -> String {
+        format!("{}:{}:{}", self.topic, self.partition, self.offset)
+    }
+}
+
+/// Why handling a message failed, which decides what the runtime does next.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// A dependency is unavailable: retry the same message later, never skip it.
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+    /// The message can never be handled: dead-letter it after a bounded number of attempts.
+    #[error("permanent ({class}): {error:#}")]
+    Permanent {
+        class: &'static str,
+        error: anyhow::Error,
+    },
+}
+
+impl HandleError {
+    pub fn permanent(class: &'static str, error: impl Into<anyhow::Error>) -> Self {
+        Self::Permanent {
+            class,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for HandleError {
+    fn from(error: sqlx::Error) -> Self {
+        // Integrity violations (SQLSTATE class 23) will fail again however often they are
+        // retried; everything else (lost connections, timeouts, a restarting server) passes.
+        let integrity = matches!(&error, sqlx::Error::Database(e) if e.code().is_some_and(|c| c.starts_with("23")));
+        if integrity {
+            Self::permanent("contract_violation", error)
+        } else {
+            Self::Transient(error.into())
+        }
+    }
+}
+
+impl From<CodecError> for HandleError {
+    fn from(error: CodecError) -> Self {
+        if error.is_transient() {
+            Self::Transient(error.into())
+        } else {
+            Self::permanent(error.class(), error)
+        }
+    }
+}
+
+/// The domain side of a consumer: how to read a message and what it changes.
+pub trait Handler: Send + Sync + 'static {
+    /// The decoded message.
+    type Event: Send + Sync;
+
+    /// Decodes a message. Runs outside the transaction; may call the registry.
+    fn decode(
+        &self,
+        raw: &RawEvent,
+    ) -> impl Future<Output = Result<Self::Event, HandleError>> + Send;
+
+    /// Applies the event's effect inside `tx`, the transaction that also records the event in
+    /// the inbox.
+    fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &Self::Event,
+        raw: &RawEvent,
+    ) -> impl Future<Output = Result<(), HandleError>> + Send;
+
+    /// The id under which the event is de-duplicated: the CloudEvents `ce_id` header when
+    /// present, else the message's position.
+    fn event_id(&self, raw: &RawEvent) -> String {
+        crate::cloudevents::Attributes::from_headers(raw.headers.as_ref())
+            .map(|a| a.id)
+            .unwrap_or_else(|_| raw.position())
+    }
+}
+
+/// Settings of one consumer group.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    pub group_id: String,
+    pub topics: Vec<String>,
+    pub bootstrap_servers: String,
+    /// Attempts at a message failing permanently before it is dead-lettered.
+    pub max_permanent_attempts: u32,
+    pub backoff: Backoff,
+    /// A partition whose queue holds this many messages is paused until it drains to half.
+    pub partition_queue_high_water: usize,
+    /// Inbox rows older than this are purged (see [`inbox`]).
+    pub inbox_retention: Duration,
+}
+
+impl ConsumerSettings {
+    pub fn new(
+        group_id: impl Into<String>,
+        topics: &[&str],
+        bootstrap_servers: impl Into<String>,
+    ) -> Self {
+        Self {
+            group_id: group_id.into(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            bootstrap_servers: bootstrap_servers.into(),
+            max_permanent_attempts: 3,
+            backoff: Backoff::default(),
+            partition_queue_high_water: 256,
+            inbox_retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// Live state of a running consumer, for `/health/`.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerHealth {
+    partitions: Arc<std::sync::Mutex<HashMap<(String, i32), PartitionStatus>>>,
+}
+
+impl ConsumerHealth {
+    /// Partitions that have been retrying one message for longer than `threshold`.
+    pub fn stuck(&self, threshold: Duration) -> Vec<(String, i32, PartitionStatus)> {
+        let partitions = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stuck: Vec<_> = partitions
+            .iter()
+            .filter(|(_, s)| s.retrying_for().is_some_and(|d| d > threshold))
+            .map(|((t, p), s)| (t.clone(), *p, s.clone()))
+            .collect();
+        stuck.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        stuck
+    }
+
+    pub(crate) fn update(&self, topic: &str, partition: i32, f: impl FnOnce(&mut PartitionStatus)) {
+        let mut partitions = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        f(partitions
+            .entry((topic.to_string(), partition))
+            .or_default());
+    }
+}
+
+/// Runs one consumer group until `shutdown` is cancelled, then finishes the in-flight
+/// messages, commits and leaves the group.
+pub async fn run<H: Handler>(
+    settings: ConsumerSettings,
+    pool: PgPool,
+    handler: Arc<H>,
+    health: ConsumerHealth,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let consumer: Arc<StreamConsumer> = Arc::new(
+        ClientConfig::new()
+            .set("bootstrap.servers", &settings.bootstrap_servers)
+            .set("group.id", &settings.group_id)
+            .set("enable.auto.commit", "true")
+            // Offsets are stored only after the effect's transaction committed.
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .create()
+            .context("cannot create the Kafka consumer")?,
+    );
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &settings.bootstrap_servers)
+        .set("enable.idempotence", "true")
+        .create()
+        .context("cannot create the dead-letter producer")?;
+    let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
+    dlq::ensure_topics(&settings.bootstrap_servers, &topics).await?;
+    consumer.subscribe(&topics).context("cannot subscribe")?;
+    tracing::info!(group = %settings.group_id, topics = ?settings.topics, "consumer started");
+
+    let purge = tokio::spawn(inbox::purge_periodically(
+        pool.clone(),
+        settings.group_id.clone(),
+        settings.inbox_retention,
+        shutdown.clone(),
+    ));
+
+    let context = Arc::new(partition::WorkerContext {
+        settings: settings.clone(),
+        pool,
+        handler,
+        producer,
+        consumer: consumer.clone(),
+        health,
+        shutdown: shutdown.clone(),
+    });
+    let (resume_tx, mut resume_rx) = mpsc::unbounded_channel::<(String, i32)>();
+    let mut workers: HashMap<(String, i32), partition::WorkerHandle> = HashMap::new();
+
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            Some((topic, partition)) = resume_rx.recv() => {
+                partition::resume(&consumer, &topic, partition);
+            }
+            message = consumer.recv() => {
+                let message = match message {
+                    Ok(m) => m,
+                    Err(error) => {
+                        // librdkafka reconnects by itself; the error is informational.
+                        tracing::warn!(%error, "kafka consumer error");
+                        continue;
+                    }
+                };
+                let raw = RawEvent {
+                    topic: message.topic().to_string(),
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    key: message.key().map(<[u8]>::to_vec),
+                    value: message.payload().map(<[u8]>::to_vec),
+                    headers: message.headers().map(rdkafka::message::BorrowedHeaders::detach),
+                };
+                drop(message);
+                let slot = (raw.topic.clone(), raw.partition);
+                let worker = workers
+                    .entry(slot)
+                    .or_insert_with(|| partition::spawn(context.clone(), &raw.topic, raw.partition, resume_tx.clone()));
+                worker.enqueue(raw, &consumer, settings.partition_queue_high_water);
+            }
+        }
+    }
+
+    tracing::info!(group = %settings.group_id, "consumer stopping: finishing in-flight messages");
+    for (_, worker) in workers.drain() {
+        worker.finish().await;
+    }
+    purge.abort();
+    if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+        // Nothing stored since the last automatic commit is reported as an error too.
+        tracing::debug!(%error, "final commit");
+    }
+    consumer.unsubscribe();
+    tracing::info!(group = %settings.group_id, "consumer stopped");
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! `/health/`: is each dependency of this process ready?
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use contract_runtime::health::{Check, Health};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use sqlx::PgPool;
+
+use crate::consumer::ConsumerHealth;
+
+/// A partition retrying one message for longer than this makes its consumer unhealthy.
+pub const STUCK_AFTER: Duration = Duration::from_secs(60);
+
+/// The dependencies a process checks.
+#[derive(Clone)]
+pub struct HealthChecker {
+    pub pool: PgPool,
+    pub bootstrap_servers: String,
+    pub registry_url: String,
+    pub consumers: Vec<(String, ConsumerHealth)>,
+    http: reqwest::Client,
+}
+
+impl HealthChecker {
+    pub fn new(pool: PgPool, bootstrap_servers: &str, registry_url: &str) -> Self {
+        Self {
+            pool,
+            bootstrap_servers: bootstrap_servers.to_string(),
+            registry_url: registry_url.trim_end_matches('/').to_string(),
+            consumers: Vec::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn with_consumer(mut self, group: &str, health: ConsumerHealth) -> Self {
+        self.consumers.push((group.to_string(), health));
+        self
+    }
+
+    pub async fn check(&self) -> Health {
+        let (database, broker, registry) =
+            tokio::join!(self.database(), self.broker(), self.registry());
+        let mut checks = BTreeMap::from([
+            ("database".to_string(), database),
+            ("broker".to_string(), broker),
+            ("registry".to_string(), registry),
+        ]);
+        for (group, health) in &self.consumers {
+            let stuck = health.stuck(STUCK_AFTER);
+            let check = if stuck.is_empty() {
+                Check::ready()
+            } else {
+                let detail = stuck
+                    .iter()
+                    .map(|(topic, partition, status)| {
+                        format!(
+                            "{topic}[{partition}] retrying for {:.0?}: {}",
+                            status.retrying_for().unwrap_or_default(),
+                            status.last_error.as_deref().unwrap_or("?")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Check::not_ready(detail)
+            };
+            checks.insert(format!("consumer:{group}"), check);
+        }
+        Health::from_checks(checks)
+    }
+
+    async fn database(&self) -> Check {
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("SELECT 1").execute(&self.pool),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Check::ready(),
+            Ok(Err(error)) => Check::not_ready(error.to_string()),
+            Err(_) => Check::not_ready("no answer within 2 s"),
+        }
+    }
+
+    async fn broker(&self) -> Check {
+        let servers = self.bootstrap_servers.clone();
+        // librdkafka's metadata call blocks; keep it off the async workers.
+        let result = tokio::task::spawn_blocking(move || -> Result<usize, String> {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &servers)
+                .create()
+                .map_err(|e| e.to_string())?;
+            let metadata = consumer
+                .fetch_metadata(None, Duration::from_secs(2))
+                .map_err(|e| e.to_string())?;
+            Ok(metadata.brokers().len())
+        })
+        .await;
+        match result {
+            Ok(Ok(brokers)) if brokers > 0 => Check::ready(),
+            Ok(Ok(_)) => Check::not_ready("no broker in the metadata"),
+            Ok(Err(error)) => Check::not_ready(error),
+            Err(error) => Check::not_ready(error.to_string()),
+        }
+    }
+
+    async fn registry(&self) -> Check {
+        match self
+            .http
+            .get(format!("{}/subjects", self.registry_url))
+            .send()
+            .await
+        {
+            Ok(response) if response.status().is_success() => Check::ready(),
+            Ok(response) => Check::not_ready(format!("answered {}", response.status())),
+            Err(error) => Check::not_ready(error.to_string()),
+        }
+    }
+}

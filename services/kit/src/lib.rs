@@ -1,0 +1,23 @@
+//! What every service of the system needs, written once.
+//!
+//! - [`config`]: settings from the environment, with defaults matching `cargo xtask stack`.
+//! - [`telemetry`]: structured logs with `tracing`.
+//! - [`codec`]: canonical events ⇄ Confluent-framed Avro through the schema registry.
+//! - [`cloudevents`]: CloudEvents 1.0 binary-mode Kafka headers.
+//! - [`outbox`]: the transactional outbox writer (rows shaped for Debezium's EventRouter).
+//! - [`consumer`]: the consumer runtime: per-partition ordering, inbox de-duplication in the
+//!   effect's transaction, retries with backoff, dead letters, graceful shutdown.
+//! - [`health`]: `/health/` checks of database, broker and registry.
+//! - [`db`], [`shutdown`]: connection pool with migrations, and signal handling.
+//!
+//! The services themselves contain domain logic only.
+
+pub mod cloudevents;
+pub mod codec;
+pub mod config;
+pub mod consumer;
+pub mod db;
+pub mod health;
+pub mod outbox;
+pub mod shutdown;
+pub mod telemetry;
