@@ -173,6 +173,14 @@ impl OutgoingRequest<'_> {
         self
     }
 
+    /// Sends `body` as `application/json` if there is one.
+    pub fn optional_json<T: Serialize + ?Sized>(self, body: Option<&T>) -> Self {
+        match body {
+            Some(body) => self.json(body),
+            None => self,
+        }
+    }
+
     /// Sends the client's basic credentials, if it has any.
     pub fn authenticated(mut self) -> Self {
         self.authenticated = true;
