@@ -46,7 +46,7 @@ async fn every_person_operation_round_trips() {
 
     let ListPersonsResponse::Ok(page) = client.list_persons(Some(1)).await.expect("list");
     assert_eq!(page.count, 1);
-    assert_eq!(page.results, [created.clone()]);
+    assert_eq!(page.results, std::slice::from_ref(&created));
 
     let clear = PersonPatch {
         date_of_birth: Some(None),

@@ -1353,7 +1353,7 @@ impl<'s> Builder<'s> {
         match requirements.as_slice() {
             [] => Ok(false),
             [requirement] if requirement.len() == 1 => {
-                let (name, scopes) = requirement.iter().next().map(|(n, s)| (n, s)).ok_or_else(|| {
+                let (name, scopes) = requirement.iter().next().ok_or_else(|| {
                     self.spec.invalid(&requirements_at, "empty security requirement")
                 })?;
                 if !basic_schemes.contains(name) {
