@@ -85,7 +85,18 @@ impl Outbox {
         tx: &mut PgConnection,
         key: &str,
     ) -> Result<Published, OutboxError> {
-        let event_id = Uuid::new_v4();
+        self.publish_tombstone_with_id::<T>(tx, key, Uuid::new_v4())
+            .await
+    }
+
+    /// [`Outbox::publish_tombstone`] with a caller-chosen event id (see
+    /// [`Outbox::publish_with_id`]).
+    pub async fn publish_tombstone_with_id<T: CanonicalEvent>(
+        &self,
+        tx: &mut PgConnection,
+        key: &str,
+        event_id: Uuid,
+    ) -> Result<Published, OutboxError> {
         write_row::<T>(tx, event_id, key, None).await?;
         Ok(Published {
             event_id,

@@ -25,7 +25,7 @@ pub(super) async fn handle_once<H: Handler>(
     raw: &RawEvent,
 ) -> Result<Outcome, HandleError> {
     let event = handler.decode(raw).await?;
-    let event_id = handler.event_id(raw);
+    let event_id = handler.event_id(&event, raw);
     let mut tx = pool.begin().await?;
     let recorded = sqlx::query(
         "INSERT INTO inbox (consumer_group, event_id, topic, kafka_partition, kafka_offset) \

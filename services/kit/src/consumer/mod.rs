@@ -129,7 +129,7 @@ pub trait Handler: Send + Sync + 'static {
 
     /// The id under which the event is de-duplicated: the CloudEvents `ce_id` header when
     /// present, else the message's position.
-    fn event_id(&self, raw: &RawEvent) -> String {
+    fn event_id(&self, _event: &Self::Event, raw: &RawEvent) -> String {
         crate::cloudevents::Attributes::from_headers(raw.headers.as_ref())
             .map(|a| a.id)
             .unwrap_or_else(|_| raw.position())

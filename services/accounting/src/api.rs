@@ -1,0 +1,168 @@
+//! The balance-sheet API. Requests write only the balance-sheet table; the event comes from
+//! the change-data capture of that table (see `cdc`).
+
+use chrono::Utc;
+use contract_runtime::{ApiError, RequestContext};
+use contracts::accounting_api::*;
+use service_kit::health::HealthChecker;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::store::{self, BalanceSheetRow, PAGE_SIZE};
+
+pub struct AccountingService {
+    pool: PgPool,
+    health: HealthChecker,
+}
+
+impl AccountingService {
+    pub fn new(pool: PgPool, health: HealthChecker) -> Self {
+        Self { pool, health }
+    }
+}
+
+fn to_model(row: BalanceSheetRow) -> BalanceSheet {
+    BalanceSheet {
+        id: row.id,
+        person_id: row.person_id,
+        date_calculated: row.date_calculated,
+        assets: row.assets,
+        liabilities: row.liabilities,
+    }
+}
+
+fn unavailable(error: sqlx::Error) -> ApiError {
+    ApiError::Unavailable(format!("database: {error}"))
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no balance sheet with id {id}"))
+}
+
+impl AccountingApi for AccountingService {
+    async fn list_balance_sheets(
+        &self,
+        context: RequestContext,
+        params: ListBalanceSheetsParams,
+    ) -> Result<ListBalanceSheetsResponse, ApiError> {
+        let page = params.page.unwrap_or(1);
+        let count = store::count(&self.pool).await.map_err(unavailable)?;
+        let last_page = ((count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+        if page > last_page {
+            return Err(ApiError::NotFound(format!(
+                "invalid page {page}: there are {last_page}"
+            )));
+        }
+        let rows = store::page(&self.pool, page).await.map_err(unavailable)?;
+        let link = |p: i64| match p {
+            1 => context.url("/api/balance-sheets/"),
+            p => context.url(&format!("/api/balance-sheets/?page={p}")),
+        };
+        Ok(ListBalanceSheetsResponse::Ok(BalanceSheetPage {
+            count,
+            next: (page < last_page).then(|| link(page + 1)),
+            previous: (page > 1).then(|| link(page - 1)),
+            results: rows.into_iter().map(to_model).collect(),
+        }))
+    }
+
+    async fn create_balance_sheet(
+        &self,
+        _context: RequestContext,
+        body: BalanceSheetInput,
+    ) -> Result<CreateBalanceSheetResponse, ApiError> {
+        let row = BalanceSheetRow {
+            id: Uuid::new_v4(),
+            person_id: body.person_id,
+            date_calculated: body.date_calculated.unwrap_or_else(Utc::now),
+            assets: body.assets,
+            liabilities: body.liabilities,
+        };
+        let row = store::insert(&self.pool, &row).await.map_err(unavailable)?;
+        tracing::info!(balance_sheet_id = %row.id, person_id = %row.person_id, "balance sheet created");
+        Ok(CreateBalanceSheetResponse::Created(to_model(row)))
+    }
+
+    async fn get_balance_sheet(
+        &self,
+        _context: RequestContext,
+        params: GetBalanceSheetParams,
+    ) -> Result<GetBalanceSheetResponse, ApiError> {
+        let row = store::get(&self.pool, params.id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| not_found(params.id))?;
+        Ok(GetBalanceSheetResponse::Ok(to_model(row)))
+    }
+
+    async fn replace_balance_sheet(
+        &self,
+        _context: RequestContext,
+        params: ReplaceBalanceSheetParams,
+        body: BalanceSheetInput,
+    ) -> Result<ReplaceBalanceSheetResponse, ApiError> {
+        let current = store::get(&self.pool, params.id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| not_found(params.id))?;
+        let row = BalanceSheetRow {
+            id: params.id,
+            person_id: body.person_id,
+            date_calculated: body.date_calculated.unwrap_or(current.date_calculated),
+            assets: body.assets,
+            liabilities: body.liabilities,
+        };
+        let row = store::update(&self.pool, &row)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| not_found(params.id))?;
+        Ok(ReplaceBalanceSheetResponse::Ok(to_model(row)))
+    }
+
+    async fn update_balance_sheet(
+        &self,
+        _context: RequestContext,
+        params: UpdateBalanceSheetParams,
+        body: BalanceSheetPatch,
+    ) -> Result<UpdateBalanceSheetResponse, ApiError> {
+        let current = store::get(&self.pool, params.id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| not_found(params.id))?;
+        let row = BalanceSheetRow {
+            id: params.id,
+            person_id: body.person_id.unwrap_or(current.person_id),
+            date_calculated: body.date_calculated.unwrap_or(current.date_calculated),
+            assets: body.assets.unwrap_or(current.assets),
+            liabilities: body.liabilities.unwrap_or(current.liabilities),
+        };
+        let row = store::update(&self.pool, &row)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| not_found(params.id))?;
+        Ok(UpdateBalanceSheetResponse::Ok(to_model(row)))
+    }
+
+    async fn delete_balance_sheet(
+        &self,
+        _context: RequestContext,
+        params: DeleteBalanceSheetParams,
+    ) -> Result<DeleteBalanceSheetResponse, ApiError> {
+        if !store::delete(&self.pool, params.id)
+            .await
+            .map_err(unavailable)?
+        {
+            return Err(not_found(params.id));
+        }
+        Ok(DeleteBalanceSheetResponse::NoContent)
+    }
+
+    async fn health(&self, _context: RequestContext) -> Result<HealthResponse, ApiError> {
+        let health = self.health.check().await;
+        Ok(if health.is_ok() {
+            HealthResponse::Ok(health)
+        } else {
+            HealthResponse::ServiceUnavailable(health)
+        })
+    }
+}

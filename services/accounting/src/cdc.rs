@@ -1,0 +1,239 @@
+//! The accounting consumer (group `accounting-consumer-1`): translates Debezium's change
+//! events of the balance-sheet table (`private_accounting_bal_sheet_cdc`, JSON without
+//! schemas) into the canonical `balance_sheet_created` event, written to accounting's outbox.
+//!
+//! Every change publishes the sheet's full current state (the topic is an entity-state topic,
+//! whatever the event's historical name); a deleted row publishes a tombstone. The canonical
+//! event id is derived from the change's position in the WAL, so a change Debezium delivers
+//! twice yields the same `ce_id` and is de-duplicated here and downstream.
+
+use chrono::{DateTime, Utc};
+use contracts::events;
+use serde::Deserialize;
+use service_kit::consumer::{HandleError, Handler, RawEvent};
+use service_kit::outbox::Outbox;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub const GROUP: &str = "accounting-consumer-1";
+pub const TOPIC: &str = "private_accounting_bal_sheet_cdc";
+
+/// Namespace of the event ids derived from WAL positions.
+const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5d1f_1a57_9b2e_4c8a_a3f4_0c5e_6b7d_8e9f);
+
+/// The row as Debezium's JsonConverter writes it (timestamptz as an ISO-8601 string).
+#[derive(Debug, Clone, Deserialize)]
+struct Row {
+    id: Uuid,
+    person_id: Uuid,
+    date_calculated: DateTime<Utc>,
+    assets: i64,
+    liabilities: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Source {
+    lsn: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    op: String,
+    before: Option<serde_json::Value>,
+    after: Option<Row>,
+    source: Source,
+}
+
+/// What one CDC message means for the canonical topic.
+#[derive(Debug)]
+pub enum Change {
+    /// Created, updated or snapshot-read: publish the full state.
+    Upsert {
+        event_id: Uuid,
+        sheet: events::BalanceSheet,
+    },
+    /// Deleted: publish a tombstone.
+    Delete { event_id: Uuid, id: Uuid },
+    /// Debezium's own tombstone after a delete, or a truncate: nothing to publish.
+    Nothing,
+}
+
+pub struct CdcTranslator {
+    pub outbox: Outbox,
+}
+
+fn event_id(lsn: Option<i64>, op: &str, id: Uuid, raw: &RawEvent) -> Uuid {
+    // Without an LSN (never seen from pgoutput) the message position still identifies it.
+    let position = lsn.map_or_else(|| raw.position(), |lsn| lsn.to_string());
+    Uuid::new_v5(
+        &EVENT_ID_NAMESPACE,
+        format!("{position}/{op}/{id}").as_bytes(),
+    )
+}
+
+/// Reads one CDC message.
+pub fn parse(raw: &RawEvent) -> Result<Change, HandleError> {
+    let Some(value) = &raw.value else {
+        return Ok(Change::Nothing);
+    };
+    let envelope: Envelope = serde_json::from_slice(value).map_err(|e| {
+        HandleError::permanent(
+            "contract_violation",
+            anyhow::anyhow!("not a Debezium change event of balance_sheet: {e}"),
+        )
+    })?;
+    match envelope.op.as_str() {
+        "c" | "u" | "r" => {
+            let row = envelope.after.ok_or_else(|| {
+                HandleError::permanent(
+                    "contract_violation",
+                    anyhow::anyhow!("`{}` change without `after`", envelope.op),
+                )
+            })?;
+            Ok(Change::Upsert {
+                event_id: event_id(envelope.source.lsn, &envelope.op, row.id, raw),
+                sheet: events::BalanceSheet {
+                    id: row.id,
+                    person_id: row.person_id,
+                    date_calculated: row.date_calculated,
+                    assets: row.assets,
+                    liabilities: row.liabilities,
+                },
+            })
+        }
+        "d" => {
+            let id = envelope
+                .before
+                .as_ref()
+                .and_then(|b| b.get("id"))
+                .and_then(|id| id.as_str())
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .ok_or_else(|| {
+                    HandleError::permanent(
+                        "contract_violation",
+                        anyhow::anyhow!("delete without `before.id`"),
+                    )
+                })?;
+            Ok(Change::Delete {
+                event_id: event_id(envelope.source.lsn, "d", id, raw),
+                id,
+            })
+        }
+        _ => Ok(Change::Nothing),
+    }
+}
+
+impl Handler for CdcTranslator {
+    type Event = Change;
+
+    async fn decode(&self, raw: &RawEvent) -> Result<Change, HandleError> {
+        parse(raw)
+    }
+
+    fn event_id(&self, change: &Change, raw: &RawEvent) -> String {
+        match change {
+            Change::Upsert { event_id, .. } | Change::Delete { event_id, .. } => {
+                event_id.to_string()
+            }
+            Change::Nothing => raw.position(),
+        }
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        change: &Change,
+        _raw: &RawEvent,
+    ) -> Result<(), HandleError> {
+        match change {
+            Change::Upsert { event_id, sheet } => {
+                self.outbox
+                    .publish_with_id(tx, sheet, *event_id)
+                    .await
+                    .map_err(outbox_error)?;
+            }
+            Change::Delete { event_id, id } => {
+                self.outbox
+                    .publish_tombstone_with_id::<events::BalanceSheet>(
+                        tx,
+                        &id.to_string(),
+                        *event_id,
+                    )
+                    .await
+                    .map_err(outbox_error)?;
+            }
+            Change::Nothing => {}
+        }
+        Ok(())
+    }
+}
+
+fn outbox_error(error: service_kit::outbox::OutboxError) -> HandleError {
+    if error.is_transient() {
+        HandleError::Transient(error.into())
+    } else {
+        HandleError::permanent("encode", error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(value: &str) -> RawEvent {
+        RawEvent {
+            topic: TOPIC.into(),
+            partition: 0,
+            offset: 7,
+            key: None,
+            value: Some(value.as_bytes().to_vec()),
+            headers: None,
+        }
+    }
+
+    const CREATE: &str = r#"{"before":null,"after":{"id":"8ab01372-1e2e-493a-88b6-da171b116ef2","person_id":"10cdc09d-757c-4e4f-96bc-367a7de72f70","date_calculated":"2022-12-08T04:41:29.568289Z","assets":3340000,"liabilities":537300},"source":{"lsn":24023128,"txId":748},"op":"c","ts_ms":1670474489570}"#;
+
+    #[test]
+    fn a_create_becomes_the_full_state() {
+        let Change::Upsert { sheet, event_id } = parse(&raw(CREATE)).expect("parses") else {
+            panic!("not an upsert")
+        };
+        assert_eq!(sheet.assets, 3_340_000);
+        assert_eq!(sheet.liabilities, 537_300);
+        assert_eq!(
+            sheet.date_calculated.timestamp_micros(),
+            1_670_474_489_568_289
+        );
+        // The same change read twice yields the same event id; another offset does not matter.
+        let again = RawEvent {
+            offset: 99,
+            ..raw(CREATE)
+        };
+        let Change::Upsert {
+            event_id: second, ..
+        } = parse(&again).expect("parses")
+        else {
+            panic!()
+        };
+        assert_eq!(event_id, second);
+    }
+
+    #[test]
+    fn a_delete_becomes_a_tombstone() {
+        let delete = r#"{"before":{"id":"8ab01372-1e2e-493a-88b6-da171b116ef2","person_id":null,"date_calculated":null,"assets":null,"liabilities":null},"after":null,"source":{"lsn":24023200},"op":"d"}"#;
+        assert!(matches!(parse(&raw(delete)), Ok(Change::Delete { .. })));
+    }
+
+    #[test]
+    fn garbage_is_a_permanent_error() {
+        assert!(matches!(
+            parse(&raw("not json")),
+            Err(HandleError::Permanent { .. })
+        ));
+        let tombstone = RawEvent {
+            value: None,
+            ..raw("")
+        };
+        assert!(matches!(parse(&tombstone), Ok(Change::Nothing)));
+    }
+}

@@ -1,0 +1,75 @@
+//! The balance-sheet table: the only thing the request path writes. Debezium captures it.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct BalanceSheetRow {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub date_calculated: DateTime<Utc>,
+    pub assets: i64,
+    pub liabilities: i64,
+}
+
+pub const PAGE_SIZE: i64 = 10;
+
+pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM balance_sheet")
+        .fetch_one(pool)
+        .await
+}
+
+pub async fn page(pool: &PgPool, page: i64) -> sqlx::Result<Vec<BalanceSheetRow>> {
+    sqlx::query_as(
+        "SELECT * FROM balance_sheet ORDER BY date_calculated DESC, id LIMIT $1 OFFSET $2",
+    )
+    .bind(PAGE_SIZE)
+    .bind((page - 1) * PAGE_SIZE)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<BalanceSheetRow>> {
+    sqlx::query_as("SELECT * FROM balance_sheet WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn insert(pool: &PgPool, row: &BalanceSheetRow) -> sqlx::Result<BalanceSheetRow> {
+    sqlx::query_as(
+        "INSERT INTO balance_sheet (id, person_id, date_calculated, assets, liabilities) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING *",
+    )
+    .bind(row.id)
+    .bind(row.person_id)
+    .bind(row.date_calculated)
+    .bind(row.assets)
+    .bind(row.liabilities)
+    .fetch_one(pool)
+    .await
+}
+
+pub async fn update(pool: &PgPool, row: &BalanceSheetRow) -> sqlx::Result<Option<BalanceSheetRow>> {
+    sqlx::query_as(
+        "UPDATE balance_sheet SET person_id = $2, date_calculated = $3, assets = $4, liabilities = $5 \
+         WHERE id = $1 RETURNING *",
+    )
+    .bind(row.id)
+    .bind(row.person_id)
+    .bind(row.date_calculated)
+    .bind(row.assets)
+    .bind(row.liabilities)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn delete(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    let deleted = sqlx::query("DELETE FROM balance_sheet WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}

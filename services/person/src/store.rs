@@ -1,0 +1,92 @@
+//! The person table.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgConnection, PgPool};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PersonRow {
+    pub id: Uuid,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<DateTime<Utc>>,
+}
+
+/// The writable fields.
+pub struct PersonFields<'a> {
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub date_of_birth: Option<DateTime<Utc>>,
+}
+
+pub const PAGE_SIZE: i64 = 10;
+
+pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM person")
+        .fetch_one(pool)
+        .await
+}
+
+pub async fn page(pool: &PgPool, page: i64) -> sqlx::Result<Vec<PersonRow>> {
+    sqlx::query_as("SELECT * FROM person ORDER BY last_name, first_name, id LIMIT $1 OFFSET $2")
+        .bind(PAGE_SIZE)
+        .bind((page - 1) * PAGE_SIZE)
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PersonRow>> {
+    sqlx::query_as("SELECT * FROM person WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The row, locked until the transaction ends, so concurrent changes of one person publish
+/// their events in the order they commit.
+pub async fn get_for_update(tx: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<PersonRow>> {
+    sqlx::query_as("SELECT * FROM person WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(tx)
+        .await
+}
+
+pub async fn insert(tx: &mut PgConnection, fields: &PersonFields<'_>) -> sqlx::Result<PersonRow> {
+    sqlx::query_as(
+        "INSERT INTO person (id, created, modified, first_name, last_name, date_of_birth) \
+         VALUES ($1, now(), now(), $2, $3, $4) RETURNING *",
+    )
+    .bind(Uuid::new_v4())
+    .bind(fields.first_name)
+    .bind(fields.last_name)
+    .bind(fields.date_of_birth)
+    .fetch_one(tx)
+    .await
+}
+
+pub async fn update(
+    tx: &mut PgConnection,
+    id: Uuid,
+    fields: &PersonFields<'_>,
+) -> sqlx::Result<Option<PersonRow>> {
+    sqlx::query_as(
+        "UPDATE person SET modified = now(), first_name = $2, last_name = $3, date_of_birth = $4 \
+         WHERE id = $1 RETURNING *",
+    )
+    .bind(id)
+    .bind(fields.first_name)
+    .bind(fields.last_name)
+    .bind(fields.date_of_birth)
+    .fetch_optional(tx)
+    .await
+}
+
+pub async fn delete(tx: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
+    let deleted = sqlx::query("DELETE FROM person WHERE id = $1")
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}
