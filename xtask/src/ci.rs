@@ -26,7 +26,14 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
     step("formatting", cargo(&["fmt", "--all", "--check"]))?;
     step(
         "clippy",
-        cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     step(
         "unit and conformance tests",
@@ -47,7 +54,10 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
 /// The suites that run against the real stack.
 fn stack_suites() -> anyhow::Result<()> {
     step("connectors", xtask(&["stack", "connectors"]))?;
-    step("end-to-end tests", cargo(&["test", "-p", "e2e", "--", "--test-threads=1"]))?;
+    step(
+        "end-to-end tests",
+        cargo(&["test", "-p", "e2e", "--", "--test-threads=1"]),
+    )?;
     Ok(())
 }
 
