@@ -5,28 +5,45 @@
 //! worked out by hand), because the point is to catch a mapping that is wrong both ways.
 
 use apache_avro::types::Value;
-use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value};
+use apache_avro::{GenericDatumReader, GenericDatumWriter, Schema, from_value, to_value};
 use chrono::{DateTime, NaiveDate, Utc};
 use contract_runtime::event::CanonicalEvent;
 use contracts::events::{BalanceSheet, EVENTS, Person};
 use uuid::Uuid;
 
+fn write(schema: &Schema, value: Value) -> Vec<u8> {
+    GenericDatumWriter::builder(schema)
+        .build()
+        .expect("writer")
+        .write_value_to_vec(value)
+        .expect("encodes")
+}
+
+fn read(schema: &Schema, bytes: &[u8]) -> Value {
+    GenericDatumReader::builder(schema)
+        .build()
+        .expect("reader")
+        .read_value(&mut &bytes[..])
+        .expect("decodes")
+}
+
 fn encode<T: CanonicalEvent>(event: &T) -> Vec<u8> {
     let value = to_value(event).expect("serializes to an Avro value");
-    let value = value.resolve(T::schema()).expect("conforms to its schema");
-    to_avro_datum(T::schema(), value).expect("encodes")
+    write(
+        T::schema(),
+        value.resolve(T::schema()).expect("conforms to its schema"),
+    )
 }
 
 fn decode_generic<T: CanonicalEvent>(bytes: &[u8]) -> Vec<(String, Value)> {
-    match from_avro_datum(T::schema(), &mut &bytes[..], None).expect("decodes") {
+    match read(T::schema(), bytes) {
         Value::Record(fields) => fields,
         other => panic!("expected a record, got {other:?}"),
     }
 }
 
 fn decode_typed<T: CanonicalEvent>(bytes: &[u8]) -> T {
-    let value = from_avro_datum(T::schema(), &mut &bytes[..], None).expect("decodes");
-    from_value(&value).expect("maps to the generated type")
+    from_value(&read(T::schema(), bytes)).expect("maps to the generated type")
 }
 
 fn bart() -> Person {
@@ -63,7 +80,10 @@ fn person_round_trips() {
 
 #[test]
 fn dates_before_the_epoch_round_trip() {
-    let person = Person { date_of_birth: NaiveDate::from_ymd_opt(1969, 12, 31).expect("date"), ..bart() };
+    let person = Person {
+        date_of_birth: NaiveDate::from_ymd_opt(1969, 12, 31).expect("date"),
+        ..bart()
+    };
     let fields = decode_generic::<Person>(&encode(&person));
     assert_eq!(fields[3], ("date_of_birth".into(), Value::Date(-1)));
     assert_eq!(decode_typed::<Person>(&encode(&person)), person);
@@ -74,7 +94,9 @@ fn balance_sheet_encodes_timestamp_millis() {
     let sheet = BalanceSheet {
         id: Uuid::parse_str("8ab01372-1e2e-493a-88b6-da171b116ef2").expect("uuid"),
         person_id: bart().id,
-        date_calculated: DateTime::parse_from_rfc3339("2022-12-08T04:41:29.568Z").expect("time").with_timezone(&Utc),
+        date_calculated: DateTime::parse_from_rfc3339("2022-12-08T04:41:29.568Z")
+            .expect("time")
+            .with_timezone(&Utc),
         assets: 3_340_000,
         liabilities: 537_300,
     };
@@ -85,7 +107,10 @@ fn balance_sheet_encodes_timestamp_millis() {
             ("id".into(), Value::Uuid(sheet.id)),
             ("person_id".into(), Value::Uuid(sheet.person_id)),
             // `date -u -d 2022-12-08T04:41:29Z +%s` = 1670474489
-            ("date_calculated".into(), Value::TimestampMillis(1_670_474_489_568)),
+            (
+                "date_calculated".into(),
+                Value::TimestampMillis(1_670_474_489_568)
+            ),
             ("assets".into(), Value::Long(3_340_000)),
             ("liabilities".into(), Value::Long(537_300)),
         ]
@@ -95,7 +120,9 @@ fn balance_sheet_encodes_timestamp_millis() {
 
 #[test]
 fn sub_millisecond_precision_is_truncated_not_rejected() {
-    let precise = DateTime::parse_from_rfc3339("2022-12-08T04:41:29.568289Z").expect("time").with_timezone(&Utc);
+    let precise = DateTime::parse_from_rfc3339("2022-12-08T04:41:29.568289Z")
+        .expect("time")
+        .with_timezone(&Utc);
     let sheet = BalanceSheet {
         id: Uuid::nil(),
         person_id: Uuid::nil(),
@@ -104,7 +131,10 @@ fn sub_millisecond_precision_is_truncated_not_rejected() {
         liabilities: 0,
     };
     let back = decode_typed::<BalanceSheet>(&encode(&sheet));
-    assert_eq!(back.date_calculated.timestamp_millis(), precise.timestamp_millis());
+    assert_eq!(
+        back.date_calculated.timestamp_millis(),
+        precise.timestamp_millis()
+    );
 }
 
 /// Bytes written by another implementation (here: a generic Avro record built by hand, as a
@@ -119,12 +149,15 @@ fn foreign_writer_bytes_decode_into_the_generated_type() {
         ("date_of_birth".into(), Value::Int(4_000)),
     ]);
     let generic = generic.resolve(Person::schema()).expect("a valid Person");
-    let bytes = to_avro_datum(Person::schema(), generic).expect("encodes");
+    let bytes = write(Person::schema(), generic);
     let person = decode_typed::<Person>(&bytes);
     assert_eq!(person.id, id);
     assert_eq!(person.first_name, "Lisa");
     // Day 4000 = 3652 (to 1980-01-01) + 348: the 349th day of leap year 1980 is December 14.
-    assert_eq!(person.date_of_birth, NaiveDate::from_ymd_opt(1980, 12, 14).expect("date"));
+    assert_eq!(
+        person.date_of_birth,
+        NaiveDate::from_ymd_opt(1980, 12, 14).expect("date")
+    );
 }
 
 #[test]
@@ -145,7 +178,10 @@ fn event_facts_follow_the_manifest() {
 #[test]
 fn embedded_schemas_keep_logical_types_and_match_the_seed() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for (embedded, file) in [(Person::SCHEMA, "person.avsc"), (BalanceSheet::SCHEMA, "balance_sheet.avsc")] {
+    for (embedded, file) in [
+        (Person::SCHEMA, "person.avsc"),
+        (BalanceSheet::SCHEMA, "balance_sheet.avsc"),
+    ] {
         let ours = apache_avro::Schema::parse_str(embedded).expect("parses");
         assert!(embedded.contains("logicalType"));
         let seed_path = root.join("../shared/seed/schemas").join(file);
@@ -153,7 +189,11 @@ fn embedded_schemas_keep_logical_types_and_match_the_seed() {
             let seed = apache_avro::Schema::parse_str(&seed).expect("seed schema parses");
             assert_eq!(ours, seed, "{file} differs from the seed's schema");
         }
-        let contract = std::fs::read_to_string(root.join("contracts/events").join(file)).expect("contract file");
-        assert_eq!(ours, apache_avro::Schema::parse_str(&contract).expect("parses"));
+        let contract = std::fs::read_to_string(root.join("contracts/events").join(file))
+            .expect("contract file");
+        assert_eq!(
+            ours,
+            apache_avro::Schema::parse_str(&contract).expect("parses")
+        );
     }
 }
