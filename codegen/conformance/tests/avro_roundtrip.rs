@@ -4,8 +4,10 @@
 //! Expected values are computed independently of the code under test (epoch days and millis
 //! worked out by hand), because the point is to catch a mapping that is wrong both ways.
 
+use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
-use apache_avro::{GenericDatumReader, GenericDatumWriter, Schema, from_value, to_value};
+use apache_avro::writer::datum::GenericDatumWriter;
+use apache_avro::{Schema, from_value, to_value};
 use chrono::{DateTime, NaiveDate, Utc};
 use contract_runtime::event::CanonicalEvent;
 use contracts::events::{BalanceSheet, EVENTS, Person};
