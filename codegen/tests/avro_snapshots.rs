@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use codegen::{CodegenError, Manifest};
 
 fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/avro").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/avro")
+        .join(path)
 }
 
 fn generate(dir: &Path) -> codegen::Result<String> {
@@ -25,14 +27,34 @@ fn supported_constructs() {
 
 /// (fixture, JSON pointer the error must name, words the reason must contain)
 const REJECTED: &[(&str, &str, &str)] = &[
-    ("union_null_not_first", "/fields/1/type", "`null` branch is not first"),
+    (
+        "union_null_not_first",
+        "/fields/1/type",
+        "`null` branch is not first",
+    ),
     ("union_of_two_types", "/fields/1/type", "union other than"),
-    ("decimal", "/fields/1/type/logicalType", "logical type `decimal`"),
-    ("logical_in_array", "/fields/1/type/items", "inside an array or map"),
-    ("default_on_logical", "/fields/1/default", "default other than null on a logical-type field"),
+    (
+        "decimal",
+        "/fields/1/type/logicalType",
+        "logical type `decimal`",
+    ),
+    (
+        "logical_in_array",
+        "/fields/1/type/items",
+        "inside an array or map",
+    ),
+    (
+        "default_on_logical",
+        "/fields/1/default",
+        "default other than null on a logical-type field",
+    ),
     ("colliding_names", "/fields/2/type", "share the name `Part`"),
     ("missing_key_field", "/fields", "key field `id`"),
-    ("key_of_wrong_type", "/fields/0/type", "key field that is not"),
+    (
+        "key_of_wrong_type",
+        "/fields/0/type",
+        "key field that is not",
+    ),
     ("not_a_record", "", "must be a record"),
 ];
 
@@ -43,10 +65,19 @@ fn rejected_constructs_name_file_and_pointer() {
         let error = generate(&dir).expect_err(name);
         let message = error.to_string();
         let expected_location = format!("thing.avsc#{pointer}:");
-        assert!(message.contains(&expected_location), "{name}: `{message}` does not name {expected_location}");
-        assert!(message.contains(reason), "{name}: `{message}` does not say {reason:?}");
         assert!(
-            matches!(error, CodegenError::Unsupported { .. } | CodegenError::Invalid { .. }),
+            message.contains(&expected_location),
+            "{name}: `{message}` does not name {expected_location}"
+        );
+        assert!(
+            message.contains(reason),
+            "{name}: `{message}` does not say {reason:?}"
+        );
+        assert!(
+            matches!(
+                error,
+                CodegenError::Unsupported { .. } | CodegenError::Invalid { .. }
+            ),
             "{name}: {error:?}"
         );
     }
