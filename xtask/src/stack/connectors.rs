@@ -160,10 +160,15 @@ pub fn apply(config: &StackConfig, declaration: &ConnectorDeclaration) -> Result
 
 /// Waits until connector `name` and all its tasks are RUNNING; fails with Connect's stack
 /// trace as soon as one is FAILED.
+///
+/// After a changed config Connect restarts the connector asynchronously, so the first
+/// status read may still describe the old instance: RUNNING must hold for [`SETTLE`].
 pub fn wait_running(config: &StackConfig, name: &str, timeout: Duration) -> Result<()> {
+    const SETTLE: Duration = Duration::from_secs(1);
     let url = format!("{}/connectors/{name}/status", connect::url(config));
     let deadline = Instant::now() + timeout;
     let mut last = String::from("no status yet");
+    let mut running_since: Option<Instant> = None;
     loop {
         if let Ok(reply) = http::get(&url, Duration::from_secs(5))
             && reply.status == 200
@@ -191,7 +196,12 @@ pub fn wait_running(config: &StackConfig, name: &str, timeout: Duration) -> Resu
                 && !tasks.is_empty()
                 && tasks.iter().all(|task| task["state"] == "RUNNING")
             {
-                return Ok(());
+                let since = *running_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= SETTLE {
+                    return Ok(());
+                }
+            } else {
+                running_since = None;
             }
             last = reply.body;
         }
