@@ -4,7 +4,9 @@
 //! machine with nothing but cargo installed.
 
 mod ci;
+mod demo;
 mod generate;
+mod services;
 mod stack;
 
 use std::path::{Path, PathBuf};
@@ -22,8 +24,12 @@ struct Cli {
 enum Command {
     /// Run every check and test suite, as CI does (the README's test command).
     Ci(ci::CiArgs),
+    /// The seed's demo on the real system: stack, services, connectors, three requests.
+    Demo(demo::DemoArgs),
     /// Generate `generated/` from `contracts/`.
     Gen(generate::GenArgs),
+    /// Run the three services against the local stack.
+    Services(services::ServicesArgs),
     /// Run the local event-streaming stack (PostgreSQL, Kafka, Connect, registry).
     Stack(stack::StackArgs),
 }
@@ -32,7 +38,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Ci(args) => ci::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Gen(args) => generate::run(args),
+        Command::Services(args) => services::run(args),
         Command::Stack(args) => stack::run(args),
     }
 }

@@ -1,0 +1,146 @@
+//! `cargo xtask demo`: the seed's demo on the real system, from nothing.
+//!
+//! Brings the stack up, starts the services, applies the Debezium connectors, then through
+//! the generated typed clients: creates Bart Simpson, creates his balance sheet, and polls
+//! planning until the ratio reflects both events, printing every request and response and how
+//! long consistency took. Stops what it started unless `--keep-running`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::{TimeZone, Utc};
+use clap::Args;
+use contract_runtime::client::HttpClient;
+use contracts::{accounting_api, person_api, planning_api};
+
+use crate::services::{self, Service};
+use crate::stack::{self, StackConfig};
+
+pub const USERNAME: &str = "root";
+pub const PASSWORD: &str = "P@ssw0rd1";
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Leave the stack and the services running afterwards.
+    #[arg(long)]
+    keep_running: bool,
+    /// How long to wait for planning to become consistent.
+    #[arg(long, default_value = "60s", value_parser = humantime_secs)]
+    timeout: Duration,
+}
+
+fn humantime_secs(text: &str) -> Result<Duration, String> {
+    let digits = text.trim_end_matches('s');
+    digits
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("`{text}` is not a number of seconds like `60s`"))
+}
+
+pub fn run(args: DemoArgs) -> Result<()> {
+    let config = StackConfig::from_env(&crate::project_root())?;
+    let stack_was_running = stack::status(&config).iter().all(|c| c.healthy);
+
+    let result = (|| -> Result<()> {
+        step("1/4 stack", || stack::up(&config).map(|_| ()))?;
+        step("2/4 services", || {
+            services::build()?;
+            services::start_all(&config)
+        })?;
+        step("3/4 connectors", || {
+            stack::apply_connectors(&config).map(|_| ())
+        })?;
+        let runtime = tokio::runtime::Runtime::new().context("cannot start tokio")?;
+        runtime.block_on(seed_demo(args.timeout))
+    })();
+
+    if !args.keep_running {
+        services::stop_all(&config)?;
+        if !stack_was_running {
+            stack::down(&config)?;
+        }
+    } else {
+        println!(
+            "\nEverything keeps running; `cargo xtask services down` and `cargo xtask stack down` stop it."
+        );
+    }
+    result
+}
+
+fn step(name: &str, action: impl FnOnce() -> Result<()>) -> Result<()> {
+    let started = Instant::now();
+    println!("\n=== {name}");
+    action().with_context(|| format!("demo step `{name}` failed"))?;
+    println!("=== {name}: done in {:.1?}", started.elapsed());
+    Ok(())
+}
+
+fn client(service: Service, print_exchanges: bool) -> HttpClient {
+    let client = HttpClient::new(service.base_url()).with_credentials(USERNAME, PASSWORD);
+    if print_exchanges {
+        client.with_observer(|exchange| println!("\n{exchange}"))
+    } else {
+        client
+    }
+}
+
+async fn seed_demo(timeout: Duration) -> Result<()> {
+    println!("\n=== 4/4 the seed's demo");
+    let persons = person_api::Client::new(client(Service::Person, true));
+    let accounting = accounting_api::Client::new(client(Service::Accounting, true));
+
+    println!("\n# create a person:");
+    let person_api::CreatePersonResponse::Created(bart) = persons
+        .create_person(&person_api::PersonInput {
+            first_name: "Bart".into(),
+            last_name: "Simpson".into(),
+            date_of_birth: Some(
+                Utc.with_ymd_and_hms(1980, 2, 23, 0, 0, 0)
+                    .single()
+                    .context("date")?,
+            ),
+        })
+        .await?;
+    let written = Instant::now();
+
+    println!("\n# create a balance sheet:");
+    let accounting_api::CreateBalanceSheetResponse::Created(_) = accounting
+        .create_balance_sheet(&accounting_api::BalanceSheetInput {
+            person_id: bart.id,
+            date_calculated: None,
+            assets: 3_340_000,
+            liabilities: 537_300,
+        })
+        .await?;
+
+    println!("\n# wait for eventual consistency (polling planning, no fixed sleep)...");
+    let quiet = planning_api::Client::new(client(Service::Planning, false));
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(planning_api::GetRatiosResponse::Ok(ratios)) = quiet.get_ratios(bart.id).await
+            && ratios.iter().all(|r| r.result.ratio.is_some())
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("planning did not become consistent within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let consistency = written.elapsed();
+    println!("consistent {consistency:.2?} after the person was created");
+
+    println!("\n# get financial planning data");
+    let planning = planning_api::Client::new(client(Service::Planning, true));
+    let planning_api::GetRatiosResponse::Ok(ratios) = planning.get_ratios(bart.id).await?;
+    for ratio in &ratios {
+        println!(
+            "\n{}: ratio {:?}, benchmark {:?}, status {}",
+            ratio.name,
+            ratio.result.ratio,
+            ratio.result.benchmark,
+            ratio.result.status.as_str()
+        );
+    }
+    Ok(())
+}
