@@ -51,14 +51,17 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The suites that run against the real stack.
+/// The suites that run against the real stack, with the services running.
 fn stack_suites() -> anyhow::Result<()> {
-    step("connectors", xtask(&["stack", "connectors"]))?;
-    step(
-        "end-to-end tests",
-        cargo(&["test", "-p", "e2e", "--", "--test-threads=1"]),
-    )?;
-    Ok(())
+    step("services", xtask(&["services", "up"]))?;
+    let result = step("connectors", xtask(&["stack", "connectors"])).and_then(|()| {
+        step(
+            "end-to-end tests",
+            cargo(&["test", "-p", "e2e", "--", "--test-threads=1"]),
+        )
+    });
+    step("services down", xtask(&["services", "down"]))?;
+    result
 }
 
 fn cargo(args: &[&str]) -> Command {
