@@ -151,7 +151,7 @@ pub fn apply(config: &StackConfig, declaration: &ConnectorDeclaration) -> Result
         if reply.status == 201 {
             "created"
         } else {
-            "updated"
+            "exists, config applied"
         },
         declaration.source.display()
     );
