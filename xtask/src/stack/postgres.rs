@@ -291,6 +291,7 @@ pub fn start(config: &StackConfig, binaries: &Binaries) -> Result<u32> {
         std::os::unix::fs::chown(&log, Some(uid), Some(gid))
             .with_context(|| format!("handing {} to {OS_USER}", log.display()))?;
     }
+    remove_stale_lock(&data)?;
     process::run_checked(
         as_cluster_user(&binaries.tool("pg_ctl"))
             .arg("-D")
@@ -315,6 +316,47 @@ pub fn start(config: &StackConfig, binaries: &Binaries) -> Result<u32> {
         }
         thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// After a SIGKILL the postmaster can linger as a zombie until init reaps it, and postgres
+/// refuses to start while the pid in `postmaster.pid` "exists". Its backends exit on their
+/// own once the postmaster is gone; wait for that, then drop the stale lock.
+fn remove_stale_lock(data: &Path) -> Result<()> {
+    let lock = data.join("postmaster.pid");
+    let Some(pid) = fs::read_to_string(&lock)
+        .ok()
+        .and_then(|text| text.lines().next()?.trim().parse::<u32>().ok())
+    else {
+        return Ok(());
+    };
+    if process::is_alive(pid) {
+        return Ok(()); // A live postmaster: let pg_ctl report it.
+    }
+    let marker = data.display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while backends_of(&marker) > 0 {
+        if Instant::now() >= deadline {
+            bail!("backends of the killed postmaster {pid} are still running after 15 s");
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    fs::remove_file(&lock).with_context(|| format!("removing stale {}", lock.display()))
+}
+
+/// How many live processes of our cluster remain. Backends rewrite their command line
+/// (`postgres: ...`), so they are recognised by their working directory: the data directory.
+fn backends_of(marker: &str) -> usize {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| process::is_alive(*pid))
+        .filter(|pid| {
+            fs::read_link(format!("/proc/{pid}/cwd"))
+                .is_ok_and(|cwd| cwd.display().to_string() == marker)
+        })
+        .count()
 }
 
 /// A `psql` command on the stack's cluster, connected through `url`.
