@@ -13,6 +13,11 @@ use crate::consumer::ConsumerHealth;
 /// A partition retrying one message for longer than this makes its consumer unhealthy.
 pub const STUCK_AFTER: Duration = Duration::from_secs(60);
 
+/// A partition with messages waiting that finished none for this long makes its consumer
+/// unhealthy (lagging without progress). A consumer that is behind but catching up is ready:
+/// its check carries the lag as detail.
+pub const STALLED_AFTER: Duration = Duration::from_secs(60);
+
 /// The dependencies a process checks.
 #[derive(Clone)]
 pub struct HealthChecker {
@@ -51,24 +56,7 @@ impl HealthChecker {
             ("registry".to_string(), registry),
         ]);
         for (group, health) in &self.consumers {
-            let stuck = health.stuck(STUCK_AFTER);
-            let check = if stuck.is_empty() {
-                Check::ready()
-            } else {
-                let detail = stuck
-                    .iter()
-                    .map(|(topic, partition, status)| {
-                        format!(
-                            "{topic}[{partition}] retrying for {:.0?}: {}",
-                            status.retrying_for().unwrap_or_default(),
-                            status.last_error.as_deref().unwrap_or("?")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Check::not_ready(detail)
-            };
-            checks.insert(format!("consumer:{group}"), check);
+            checks.insert(format!("consumer:{group}"), consumer_check(health));
         }
         Health::from_checks(checks)
     }
@@ -119,5 +107,46 @@ impl HealthChecker {
             Ok(response) => Check::not_ready(format!("answered {}", response.status())),
             Err(error) => Check::not_ready(error.to_string()),
         }
+    }
+}
+
+/// Ready unless a partition is stuck on one message or stalled with messages waiting; the
+/// detail always says the lag, so `/health/` shows a consumer falling behind.
+fn consumer_check(health: &ConsumerHealth) -> Check {
+    let mut problems: Vec<String> = health
+        .stuck(STUCK_AFTER)
+        .iter()
+        .map(|(topic, partition, status)| {
+            format!(
+                "{topic}[{partition}] retrying for {:.0?}: {}",
+                status.retrying_for().unwrap_or_default(),
+                status.last_error.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    problems.extend(
+        health
+            .stalled(STALLED_AFTER)
+            .iter()
+            .filter(|(_, _, status)| status.retrying_since.is_none())
+            .map(|(topic, partition, status)| {
+                format!(
+                    "{topic}[{partition}] lagging: {} messages waiting, none finished for {:.0?}",
+                    status.lag.unwrap_or_default(),
+                    status.progress_at.map(|p| p.elapsed()).unwrap_or_default()
+                )
+            }),
+    );
+    let lag = match health.total_lag() {
+        Some(lag) => format!("lag {lag}"),
+        None => "lag unknown".to_string(),
+    };
+    if problems.is_empty() {
+        Check {
+            ready: true,
+            detail: Some(lag),
+        }
+    } else {
+        Check::not_ready(format!("{lag}; {}", problems.join("; ")))
     }
 }

@@ -13,9 +13,9 @@ pub async fn upsert_person(
     date_of_birth: Option<NaiveDate>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO person (id, first_name, last_name, date_of_birth) VALUES ($1, $2, $3, $4) \
+        "INSERT INTO person (id, first_name, last_name, date_of_birth, applied_events) VALUES ($1, $2, $3, $4, 1) \
          ON CONFLICT (id) DO UPDATE SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, \
-         date_of_birth = EXCLUDED.date_of_birth, updated_at = now()",
+         date_of_birth = EXCLUDED.date_of_birth, applied_events = person.applied_events + 1, updated_at = now()",
     )
     .bind(person.id)
     .bind(&person.first_name)
@@ -39,9 +39,10 @@ pub async fn upsert_balance_sheet(
     sheet: &events::BalanceSheet,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO balance_sheet (id, person_id, date_calculated, assets, liabilities) VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO balance_sheet (id, person_id, date_calculated, assets, liabilities, applied_events) VALUES ($1, $2, $3, $4, $5, 1) \
          ON CONFLICT (id) DO UPDATE SET person_id = EXCLUDED.person_id, date_calculated = EXCLUDED.date_calculated, \
-         assets = EXCLUDED.assets, liabilities = EXCLUDED.liabilities, updated_at = now()",
+         assets = EXCLUDED.assets, liabilities = EXCLUDED.liabilities, \
+         applied_events = balance_sheet.applied_events + 1, updated_at = now()",
     )
     .bind(sheet.id)
     .bind(sheet.person_id)

@@ -73,3 +73,45 @@ pub(super) async fn purge_periodically(
         }
     }
 }
+
+/// The inbox id under which a dead-lettered message is remembered: its position, since a
+/// message that cannot be handled may have no readable event id.
+fn dead_letter_marker(raw: &RawEvent) -> String {
+    format!("dead-letter/{}", raw.position())
+}
+
+/// Whether this group already copied the message to the dead-letter topic.
+pub(super) async fn was_dead_lettered(
+    pool: &PgPool,
+    group: &str,
+    raw: &RawEvent,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM inbox WHERE consumer_group = $1 AND event_id = $2)",
+    )
+    .bind(group)
+    .bind(dead_letter_marker(raw))
+    .fetch_one(pool)
+    .await
+}
+
+/// Remembers that the message was dead-lettered, so a redelivery (the offset was not
+/// committed yet) does not dead-letter it twice.
+pub(super) async fn record_dead_letter(
+    pool: &PgPool,
+    group: &str,
+    raw: &RawEvent,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO inbox (consumer_group, event_id, topic, kafka_partition, kafka_offset) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(group)
+    .bind(dead_letter_marker(raw))
+    .bind(&raw.topic)
+    .bind(raw.partition)
+    .bind(raw.offset)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

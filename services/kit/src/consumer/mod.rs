@@ -16,6 +16,7 @@
 mod dlq;
 mod inbox;
 mod partition;
+mod rebalance;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Message, OwnedHeaders};
 use rdkafka::producer::FutureProducer;
 use sqlx::{PgConnection, PgPool};
@@ -33,6 +34,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use dlq::{DLQ_SUFFIX, DeadLetterHeaders, dead_letter_topic};
 pub use partition::{Backoff, PartitionStatus};
+
+use rebalance::{RuntimeConsumer, RuntimeContext};
 
 use crate::codec::CodecError;
 
@@ -178,14 +181,38 @@ pub struct ConsumerHealth {
 impl ConsumerHealth {
     /// Partitions that have been retrying one message for longer than `threshold`.
     pub fn stuck(&self, threshold: Duration) -> Vec<(String, i32, PartitionStatus)> {
+        self.select(|s| s.retrying_for().is_some_and(|d| d > threshold))
+    }
+
+    /// Partitions with messages waiting that finished none for `threshold`.
+    pub fn stalled(&self, threshold: Duration) -> Vec<(String, i32, PartitionStatus)> {
+        self.select(|s| s.stalled_for(threshold))
+    }
+
+    /// The summed lag of the partitions this process owns, `None` while no lag is known.
+    pub fn total_lag(&self) -> Option<i64> {
+        let assigned = self.select(|s| s.assigned);
+        let lags: Vec<i64> = assigned.iter().filter_map(|(_, _, s)| s.lag).collect();
+        (!lags.is_empty()).then(|| lags.iter().sum())
+    }
+
+    /// Every partition this process has seen, in (topic, partition) order.
+    pub fn partitions(&self) -> Vec<(String, i32, PartitionStatus)> {
+        self.select(|_| true)
+    }
+
+    fn select(
+        &self,
+        keep: impl Fn(&PartitionStatus) -> bool,
+    ) -> Vec<(String, i32, PartitionStatus)> {
         let partitions = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
-        let mut stuck: Vec<_> = partitions
+        let mut selected: Vec<_> = partitions
             .iter()
-            .filter(|(_, s)| s.retrying_for().is_some_and(|d| d > threshold))
+            .filter(|(_, s)| keep(s))
             .map(|((t, p), s)| (t.clone(), *p, s.clone()))
             .collect();
-        stuck.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        stuck
+        selected.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        selected
     }
 
     pub(crate) fn update(&self, topic: &str, partition: i32, f: impl FnOnce(&mut PartitionStatus)) {
@@ -205,17 +232,26 @@ pub async fn run<H: Handler>(
     health: ConsumerHealth,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let consumer: Arc<StreamConsumer> = Arc::new(
+    let workers: rebalance::Workers = Arc::default();
+    let consumer: Arc<RuntimeConsumer> = Arc::new(
         ClientConfig::new()
             .set("bootstrap.servers", &settings.bootstrap_servers)
             .set("group.id", &settings.group_id)
+            // Stored offsets are committed every 5 s, on revocation and at shutdown; a crash
+            // loses at most the last 5 s of commits, which the inbox absorbs.
             .set("enable.auto.commit", "true")
             // Offsets are stored only after the effect's transaction committed.
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
             .set("partition.assignment.strategy", "cooperative-sticky")
-            .create()
+            // Per-partition lag for health (see `rebalance::RuntimeContext::stats`).
+            .set("statistics.interval.ms", "5000")
+            .create_with_context(RuntimeContext {
+                group: settings.group_id.clone(),
+                workers: workers.clone(),
+                health: health.clone(),
+            })
             .context("cannot create the Kafka consumer")?,
     );
     let producer: FutureProducer = ClientConfig::new()
@@ -242,10 +278,8 @@ pub async fn run<H: Handler>(
         producer,
         consumer: consumer.clone(),
         health,
-        shutdown: shutdown.clone(),
     });
     let (resume_tx, mut resume_rx) = mpsc::unbounded_channel::<(String, i32)>();
-    let mut workers: HashMap<(String, i32), partition::WorkerHandle> = HashMap::new();
 
     loop {
         tokio::select! {
@@ -271,17 +305,35 @@ pub async fn run<H: Handler>(
                     headers: message.headers().map(rdkafka::message::BorrowedHeaders::detach),
                 };
                 drop(message);
+                let mut workers = workers.lock().unwrap_or_else(|p| p.into_inner());
                 let slot = (raw.topic.clone(), raw.partition);
-                let worker = workers
-                    .entry(slot)
-                    .or_insert_with(|| partition::spawn(context.clone(), &raw.topic, raw.partition, resume_tx.clone()));
+                // A worker ends only when stopped; one found ended (never expected) is
+                // replaced rather than fed messages nobody reads.
+                if workers.get(&slot).is_some_and(partition::WorkerHandle::is_finished) {
+                    workers.remove(&slot);
+                }
+                let worker = workers.entry(slot).or_insert_with(|| {
+                    partition::spawn(
+                        context.clone(),
+                        &raw.topic,
+                        raw.partition,
+                        shutdown.child_token(),
+                        resume_tx.clone(),
+                    )
+                });
                 worker.enqueue(raw, &consumer, settings.partition_queue_high_water);
             }
         }
     }
 
     tracing::info!(group = %settings.group_id, "consumer stopping: finishing in-flight messages");
-    for (_, worker) in workers.drain() {
+    let stopping: Vec<partition::WorkerHandle> = workers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain()
+        .map(|(_, worker)| worker)
+        .collect();
+    for worker in stopping {
         worker.finish().await;
     }
     purge.abort();
@@ -290,6 +342,10 @@ pub async fn run<H: Handler>(
         tracing::debug!(%error, "final commit");
     }
     consumer.unsubscribe();
+    drop(context);
+    // Dropping the last handle closes the consumer, which leaves the group at once instead of
+    // letting the broker wait for the session timeout.
+    drop(consumer);
     tracing::info!(group = %settings.group_id, "consumer stopped");
     Ok(())
 }

@@ -1,22 +1,28 @@
 //! One task per partition: messages of a partition are handled strictly in order, while
 //! partitions proceed independently of each other.
+//!
+//! A worker stops when its partition is revoked (see [`super::rebalance`]): it finishes the
+//! message in flight, drops what is still queued (the partition's next owner reads it again
+//! from the committed offset) and ends, so two owners never apply the same partition at the
+//! same time and per-key order holds across rebalances.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::TopicPartitionList;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::producer::FutureProducer;
+use rdkafka::consumer::Consumer;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::rebalance::RuntimeConsumer;
 use super::{ConsumerHealth, ConsumerSettings, HandleError, Handler, RawEvent, dlq, inbox};
+use rdkafka::producer::FutureProducer;
 
 /// Capped exponential backoff with full jitter.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
     pub initial: Duration,
     pub max: Duration,
@@ -32,14 +38,23 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// The pause before attempt `attempt + 1` (attempts count from 1): a random duration up to
-    /// `initial · 2^(attempt-1)`, capped at `max`, so that consumers retrying against the same
-    /// recovering dependency spread out.
-    pub fn delay(&self, attempt: u32) -> Duration {
+    /// The upper bound of the pause after attempt `attempt` (attempts count from 1):
+    /// `initial · 2^(attempt-1)`, capped at `max`.
+    pub fn ceiling(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(20);
-        let ceiling = self.initial.saturating_mul(1 << exponent).min(self.max);
-        let jitter: f64 = rand::random();
-        ceiling.mul_f64(jitter.max(0.1))
+        self.initial.saturating_mul(1 << exponent).min(self.max)
+    }
+
+    /// The pause after attempt `attempt`: a random duration between a tenth of
+    /// [`Backoff::ceiling`] and the ceiling, so that consumers retrying against the same
+    /// recovering dependency spread out instead of arriving together.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        self.jittered(attempt, rand::random())
+    }
+
+    /// [`Backoff::delay`] with the random draw `unit` in `[0, 1)` given (testable).
+    pub fn jittered(&self, attempt: u32, unit: f64) -> Duration {
+        self.ceiling(attempt).mul_f64(unit.clamp(0.1, 1.0))
     }
 }
 
@@ -50,13 +65,34 @@ pub struct PartitionStatus {
     pub duplicates: u64,
     pub dead_lettered: u64,
     pub last_offset: Option<i64>,
+    /// When the last message was finished (applied, skipped or dead-lettered), or the
+    /// partition assigned, whichever is later.
+    pub progress_at: Option<Instant>,
     pub retrying_since: Option<Instant>,
     pub last_error: Option<String>,
+    /// Messages between what this consumer has finished and the partition's end, from
+    /// librdkafka's statistics; `None` until known.
+    pub lag: Option<i64>,
+    /// When the lag was last reported.
+    pub lag_seen: Option<Instant>,
+    /// Whether this process currently owns the partition.
+    pub assigned: bool,
 }
 
 impl PartitionStatus {
     pub fn retrying_for(&self) -> Option<Duration> {
         self.retrying_since.map(|s| s.elapsed())
+    }
+
+    /// Whether the partition has messages waiting and has finished none for `threshold`
+    /// (a stalled fetch, a paused partition never resumed, or a message retried forever).
+    pub fn stalled_for(&self, threshold: Duration) -> bool {
+        self.assigned
+            && self.lag.is_some_and(|lag| lag > 0)
+            && self
+                .progress_at
+                .is_some_and(|progress| progress.elapsed() > threshold)
+            && self.lag_seen.is_some_and(|seen| seen.elapsed() < threshold)
     }
 }
 
@@ -65,9 +101,8 @@ pub(super) struct WorkerContext<H> {
     pub pool: PgPool,
     pub handler: Arc<H>,
     pub producer: FutureProducer,
-    pub consumer: Arc<StreamConsumer>,
+    pub consumer: Arc<RuntimeConsumer>,
     pub health: ConsumerHealth,
-    pub shutdown: CancellationToken,
 }
 
 pub(super) struct WorkerHandle {
@@ -76,15 +111,18 @@ pub(super) struct WorkerHandle {
     queue: mpsc::UnboundedSender<RawEvent>,
     depth: Arc<AtomicUsize>,
     paused: Arc<AtomicBool>,
+    stop: CancellationToken,
+    /// Disconnected when the task has ended (its sender is dropped with the task).
+    ended: std::sync::mpsc::Receiver<()>,
     task: JoinHandle<()>,
 }
 
 impl WorkerHandle {
     /// Queues a message; pauses fetching for the partition when its queue is full.
-    pub fn enqueue(&self, raw: RawEvent, consumer: &StreamConsumer, high_water: usize) {
+    pub fn enqueue(&self, raw: RawEvent, consumer: &RuntimeConsumer, high_water: usize) {
         let depth = self.depth.fetch_add(1, Ordering::SeqCst) + 1;
         if self.queue.send(raw).is_err() {
-            // The task ended (shutdown); the message will be redelivered after restart.
+            // The task ended (stopping); the message will be read again by the next owner.
             return;
         }
         if depth >= high_water && !self.paused.swap(true, Ordering::SeqCst) {
@@ -97,14 +135,58 @@ impl WorkerHandle {
         }
     }
 
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Whether this worker paused its partition (which must be resumed before it is handed
+    /// back, or a later owner in this process would never fetch it).
+    pub fn paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
     /// Lets the task finish its in-flight message, then waits for it.
     pub async fn finish(self) {
+        self.stop.cancel();
         drop(self.queue);
         let _ = self.task.await;
     }
+
+    /// [`WorkerHandle::finish`] for synchronous callers (librdkafka's rebalance callback):
+    /// waits at most `timeout`; returns whether the task ended.
+    pub fn finish_blocking(self, timeout: Duration) -> bool {
+        self.stop.cancel();
+        drop(self.queue);
+        let wait = || {
+            matches!(
+                self.ended.recv_timeout(timeout),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) | Ok(())
+            )
+        };
+        // The callback runs on a runtime worker thread, inside the consumer's poll: hand the
+        // thread's other tasks (among them the worker being waited for) to another thread.
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+            Ok(_) => {
+                // A current-thread runtime cannot run the worker while we block; the worker
+                // was cancelled and its queue dropped, so it ends at its next await.
+                false
+            }
+            Err(_) => wait(),
+        }
+    }
 }
 
-pub(super) fn resume(consumer: &StreamConsumer, topic: &str, partition: i32) {
+pub(super) fn resume(consumer: &RuntimeConsumer, topic: &str, partition: i32) {
+    resume_base(consumer, topic, partition);
+}
+
+/// Resumes fetching a partition this process paused.
+pub(super) fn resume_base<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &impl Consumer<C>,
+    topic: &str,
+    partition: i32,
+) {
     let mut list = TopicPartitionList::new();
     list.add_partition(topic, partition);
     if let Err(error) = consumer.resume(&list) {
@@ -116,29 +198,39 @@ pub(super) fn spawn<H: Handler>(
     context: Arc<WorkerContext<H>>,
     topic: &str,
     partition: i32,
+    stop: CancellationToken,
     resume: mpsc::UnboundedSender<(String, i32)>,
 ) -> WorkerHandle {
     let (queue, mut receiver) = mpsc::unbounded_channel::<RawEvent>();
+    let (ended_tx, ended) = std::sync::mpsc::channel::<()>();
     let depth = Arc::new(AtomicUsize::new(0));
     let paused = Arc::new(AtomicBool::new(false));
     let task = {
         let depth = depth.clone();
         let paused = paused.clone();
+        let stop = stop.clone();
         let topic = topic.to_string();
         tokio::spawn(async move {
+            let _ended = ended_tx;
             let low_water = context.settings.partition_queue_high_water / 2;
-            while let Some(raw) = receiver.recv().await {
-                if context.shutdown.is_cancelled() {
-                    break;
-                }
+            loop {
+                let raw = tokio::select! {
+                    biased;
+                    () = stop.cancelled() => break,
+                    raw = receiver.recv() => match raw {
+                        Some(raw) => raw,
+                        None => break,
+                    },
+                };
                 let offset = raw.offset;
-                if !handle_until_done(&context, &raw).await {
-                    break; // shutdown while retrying: the offset stays uncommitted
+                if !handle_until_done(&context, &raw, &stop).await {
+                    break; // stopped while retrying: the offset stays uncommitted
                 }
                 if let Err(error) = context.consumer.store_offset(&topic, partition, offset) {
-                    // The partition was revoked meanwhile; its new owner re-reads the message
+                    // Only when the partition was taken away without a revocation callback
+                    // (lost with the group membership); its next owner re-reads the message
                     // and the inbox recognises it.
-                    tracing::debug!(%error, topic, partition, offset, "offset not stored");
+                    tracing::warn!(%error, topic, partition, offset, "offset not stored");
                 }
                 let left = depth.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
                 if left <= low_water && paused.swap(false, Ordering::SeqCst) {
@@ -153,13 +245,19 @@ pub(super) fn spawn<H: Handler>(
         queue,
         depth,
         paused,
+        stop,
+        ended,
         task,
     }
 }
 
 /// Handles one message until it is applied, recognised as a duplicate or dead-lettered.
-/// Returns false when shutdown interrupted it before that.
-async fn handle_until_done<H: Handler>(context: &WorkerContext<H>, raw: &RawEvent) -> bool {
+/// Returns false when `stop` interrupted it before that.
+async fn handle_until_done<H: Handler>(
+    context: &WorkerContext<H>,
+    raw: &RawEvent,
+    stop: &CancellationToken,
+) -> bool {
     let settings = &context.settings;
     let mut attempt: u32 = 0;
     loop {
@@ -178,9 +276,7 @@ async fn handle_until_done<H: Handler>(context: &WorkerContext<H>, raw: &RawEven
                         inbox::Outcome::Applied => s.processed += 1,
                         inbox::Outcome::Duplicate => s.duplicates += 1,
                     }
-                    s.last_offset = Some(raw.offset);
-                    s.retrying_since = None;
-                    s.last_error = None;
+                    s.finished(raw.offset);
                 });
                 return true;
             }
@@ -190,16 +286,14 @@ async fn handle_until_done<H: Handler>(context: &WorkerContext<H>, raw: &RawEven
             HandleError::Permanent { class, error }
                 if attempt >= settings.max_permanent_attempts =>
             {
-                tracing::error!(topic = %raw.topic, partition = raw.partition, offset = raw.offset, class, error = %format!("{error:#}"), attempt, "dead-lettering");
-                if !dead_letter_until_done(context, raw, class, &format!("{error:#}"), attempt)
-                    .await
-                {
+                let message = format!("{error:#}");
+                tracing::error!(topic = %raw.topic, partition = raw.partition, offset = raw.offset, class, error = %message, attempt, "dead-lettering");
+                if !dead_letter_until_done(context, raw, class, &message, attempt, stop).await {
                     return false;
                 }
                 context.health.update(&raw.topic, raw.partition, |s| {
                     s.dead_lettered += 1;
-                    s.last_offset = Some(raw.offset);
-                    s.retrying_since = None;
+                    s.finished(raw.offset);
                 });
                 return true;
             }
@@ -212,38 +306,118 @@ async fn handle_until_done<H: Handler>(context: &WorkerContext<H>, raw: &RawEven
             }
         }
         tokio::select! {
-            () = context.shutdown.cancelled() => return false,
+            () = stop.cancelled() => return false,
             () = tokio::time::sleep(settings.backoff.delay(attempt)) => {}
         }
     }
 }
 
+impl PartitionStatus {
+    fn finished(&mut self, offset: i64) {
+        self.last_offset = Some(offset);
+        self.progress_at = Some(Instant::now());
+        self.retrying_since = None;
+        self.last_error = None;
+    }
+}
+
+/// Copies the message to its dead-letter topic, once: a marker in the inbox says it was
+/// already dead-lettered (by an earlier run that died before committing the offset).
 async fn dead_letter_until_done<H>(
     context: &WorkerContext<H>,
     raw: &RawEvent,
     class: &str,
     message: &str,
     attempts: u32,
+    stop: &CancellationToken,
 ) -> bool {
+    let group = &context.settings.group_id;
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
-        match dlq::send(
-            &context.producer,
-            &context.settings.group_id,
-            raw,
-            class,
-            message,
-            attempts,
-        )
-        .await
-        {
+        let result = async {
+            if inbox::was_dead_lettered(&context.pool, group, raw).await? {
+                tracing::info!(topic = %raw.topic, offset = raw.offset, "already dead-lettered");
+                return Ok(());
+            }
+            dlq::send(&context.producer, group, raw, class, message, attempts).await?;
+            inbox::record_dead_letter(&context.pool, group, raw).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        match result {
             Ok(()) => return true,
-            Err(error) => tracing::warn!(%error, attempt, "cannot write the dead letter; retrying"),
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), attempt, "cannot write the dead letter; retrying")
+            }
         }
         tokio::select! {
-            () = context.shutdown.cancelled() => return false,
+            () = stop.cancelled() => return false,
             () = tokio::time::sleep(context.settings.backoff.delay(attempt)) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let backoff = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+        };
+        let ceilings: Vec<u64> = (1..=9)
+            .map(|a| backoff.ceiling(a).as_millis() as u64)
+            .collect();
+        assert_eq!(
+            ceilings,
+            [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]
+        );
+        // Huge attempt numbers neither overflow nor exceed the cap.
+        assert_eq!(backoff.ceiling(u32::MAX), Duration::from_secs(10));
+        assert_eq!(backoff.ceiling(0), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn jitter_stays_between_a_tenth_of_the_ceiling_and_the_ceiling() {
+        let backoff = Backoff::default();
+        assert_eq!(backoff.jittered(3, 0.0), Duration::from_millis(40));
+        assert_eq!(backoff.jittered(3, 0.5), Duration::from_millis(200));
+        assert_eq!(backoff.jittered(3, 1.0), Duration::from_millis(400));
+        for _ in 0..1000 {
+            let delay = backoff.delay(30);
+            assert!(delay >= Duration::from_secs(1) && delay <= Duration::from_secs(10));
+        }
+    }
+
+    #[test]
+    fn a_partition_with_waiting_messages_and_no_progress_is_stalled() {
+        let threshold = Duration::from_secs(60);
+        let now = Instant::now();
+        let status = PartitionStatus {
+            assigned: true,
+            lag: Some(5),
+            lag_seen: Some(now),
+            progress_at: now.checked_sub(Duration::from_secs(120)),
+            ..Default::default()
+        };
+        assert!(status.stalled_for(threshold));
+        let progressing = PartitionStatus {
+            progress_at: Some(now),
+            ..status.clone()
+        };
+        assert!(!progressing.stalled_for(threshold));
+        let caught_up = PartitionStatus {
+            lag: Some(0),
+            ..status.clone()
+        };
+        assert!(!caught_up.stalled_for(threshold));
+        let revoked = PartitionStatus {
+            assigned: false,
+            ..status
+        };
+        assert!(!revoked.stalled_for(threshold));
     }
 }
