@@ -1,4 +1,239 @@
-//! Integration tests against the real local stack live in `tests/`; this crate has no code.
+//! Support for the integration and end-to-end tests in `tests/`, which run against the real
+//! local stack and services.
 //!
-//! Bring the stack up and run them with `cargo xtask stack test`, or by hand:
-//! `cargo xtask stack up && cargo xtask stack connectors && cargo test -p e2e`.
+//! Bring everything up and run them with `cargo xtask ci`, or by hand:
+//! `cargo xtask stack up && cargo xtask services up && cargo xtask stack connectors && cargo test -p e2e`.
+//! Connection facts come from the environment, else from `.stack/env`; a test fails (never
+//! skips) with the command to run when the stack is not up.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use rdkafka::ClientConfig;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::Value;
+
+pub const NOT_UP: &str = "the local stack is not up: run `cargo xtask stack up` (and \
+                      `cargo xtask stack connectors`), or `cargo xtask stack test`";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Connection facts: environment variables override `.stack/env`.
+pub struct Stack {
+    facts: BTreeMap<String, String>,
+}
+
+impl Stack {
+    pub fn load() -> Result<Self> {
+        let path = root().join(".stack/env");
+        let mut facts = BTreeMap::new();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                for line in text.lines().map(str::trim) {
+                    if line.is_empty() || line.starts_with('#') {
+                        continue;
+                    }
+                    if let Some((key, value)) = line.split_once('=') {
+                        facts.insert(key.trim().to_owned(), value.trim().to_owned());
+                    }
+                }
+            }
+            Err(error) if std::env::var_os("KAFKA_BOOTSTRAP_SERVERS").is_none() => {
+                bail!("{NOT_UP} ({} is unreadable: {error})", path.display());
+            }
+            Err(_) => {}
+        }
+        for (key, value) in std::env::vars() {
+            if facts.contains_key(&key) {
+                facts.insert(key, value);
+            }
+        }
+        Ok(Self { facts })
+    }
+
+    pub fn get(&self, key: &str) -> Result<&str> {
+        self.facts
+            .get(key)
+            .map(String::as_str)
+            .with_context(|| format!("{key} is not set; {NOT_UP}"))
+    }
+
+    pub fn kafka(&self) -> Result<&str> {
+        self.get("KAFKA_BOOTSTRAP_SERVERS")
+    }
+
+    pub fn registry(&self) -> Result<&str> {
+        self.get("SCHEMA_REGISTRY_URL")
+    }
+
+    pub fn connect(&self) -> Result<&str> {
+        self.get("KAFKA_CONNECT_URL")
+    }
+}
+
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(15)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Sends a request; returns the status and the JSON body (Null when empty).
+pub fn call(
+    request: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    what: &str,
+) -> Result<(u16, Value)> {
+    let mut response = request.with_context(|| format!("{what}: {NOT_UP}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .with_context(|| format!("{what}: reading the body"))?;
+    let body = if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).with_context(|| format!("{what}: non-JSON body {text:?}"))?
+    };
+    Ok((status, body))
+}
+
+pub const SCHEMA_REGISTRY_JSON: &str = "application/vnd.schemaregistry.v1+json";
+
+pub fn registry_post(url: &str, body: &Value) -> Result<(u16, Value)> {
+    call(
+        http()
+            .post(url)
+            .header("Content-Type", SCHEMA_REGISTRY_JSON)
+            .send(body.to_string()),
+        &format!("POST {url}"),
+    )
+}
+
+pub fn get(url: &str) -> Result<(u16, Value)> {
+    call(http().get(url).call(), &format!("GET {url}"))
+}
+
+pub fn kafka_config(stack: &Stack) -> Result<ClientConfig> {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", stack.kafka()?);
+    Ok(config)
+}
+
+pub fn admin(stack: &Stack) -> Result<AdminClient<DefaultClientContext>> {
+    kafka_config(stack)?
+        .create()
+        .context("creating a Kafka admin client")
+}
+
+/// Runs `cargo xtask <args>` in the workspace (same cargo as the one running the tests).
+pub fn xtask(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(&cargo)
+        .current_dir(root())
+        .args(["run", "--quiet", "-p", "xtask", "--"])
+        .args(args)
+        .status()
+        .with_context(|| format!("running {cargo} xtask {}", args.join(" ")))?;
+    ensure!(
+        status.success(),
+        "`cargo xtask {}` failed: {status}",
+        args.join(" ")
+    );
+    Ok(())
+}
+
+/// Runs one SQL script through `psql` against `url`.
+pub fn psql(stack: &Stack, url: &str, sql: &str) -> Result<()> {
+    let psql = stack
+        .get("STACK_PG_BIN_DIR")
+        .map(|dir| Path::new(dir).join("psql"))
+        .unwrap_or_else(|_| PathBuf::from("psql"));
+    let output = Command::new(&psql)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .output()
+        .with_context(|| format!("running {}", psql.display()))?;
+    ensure!(
+        output.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
+/// A consumer positioned at the current end of every partition of `topic`, so it only sees
+/// what is produced after this call.
+pub fn consumer_at_end(stack: &Stack, topic: &str) -> Result<BaseConsumer> {
+    let consumer: BaseConsumer = kafka_config(stack)?
+        .set("group.id", format!("e2e-{}", uuid::Uuid::new_v4()))
+        .set("enable.auto.commit", "false")
+        .create()
+        .context("creating a consumer")?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .with_context(|| format!("reading metadata of {topic}: {NOT_UP}"))?;
+    let partitions = metadata
+        .topics()
+        .first()
+        .map(|t| t.partitions().len())
+        .unwrap_or(0);
+    ensure!(partitions > 0, "topic {topic} does not exist");
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..i32::try_from(partitions)? {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(10))
+            .with_context(|| format!("reading watermarks of {topic}/{partition}"))?;
+        assignment.add_partition_offset(topic, partition, Offset::Offset(high))?;
+    }
+    consumer
+        .assign(&assignment)
+        .context("assigning partitions")?;
+    Ok(consumer)
+}
+
+/// Polls until a message satisfies `wanted`, or fails after `timeout`.
+pub fn poll_until(
+    consumer: &BaseConsumer,
+    timeout: Duration,
+    wanted: impl Fn(&OwnedMessage) -> bool,
+) -> Result<OwnedMessage> {
+    let deadline = Instant::now() + timeout;
+    let mut last_error = None;
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => {
+                let message = message.detach();
+                if wanted(&message) {
+                    return Ok(message);
+                }
+            }
+            // Transient (e.g. a subscribed topic that Connect has not created yet): keep
+            // polling, and report the last one if nothing arrives.
+            Some(Err(error)) => last_error = Some(error),
+            None => {}
+        }
+    }
+    bail!("no matching message within {timeout:?} (last consumer error: {last_error:?})")
+}
+
+pub fn header(message: &OwnedMessage, name: &str) -> Option<String> {
+    let headers = message.headers()?;
+    headers
+        .iter()
+        .find(|header| header.key == name)
+        .and_then(|header| header.value)
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+}
