@@ -4,6 +4,7 @@
 //! machine with nothing but cargo installed.
 
 mod ci;
+mod compat;
 mod demo;
 mod generate;
 mod services;
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run every check and test suite, as CI does (the README's test command).
     Ci(ci::CiArgs),
+    /// Check every contract against its published versions (the schema evolution gate).
+    Compat(compat::CompatArgs),
     /// The seed's demo on the real system: stack, services, connectors, three requests.
     Demo(demo::DemoArgs),
     /// Generate `generated/` from `contracts/`.
@@ -38,6 +41,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Ci(args) => ci::run(args),
+        Command::Compat(args) => compat::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Gen(args) => generate::run(args),
         Command::Services(args) => services::run(args),

@@ -2,7 +2,8 @@
 //! Apicurio's `/apis/ccompat/v7`).
 //!
 //! Small on purpose: registration needs three calls, and `schema_registry_converter` (used for
-//! encoding and decoding) has no call for setting a subject's compatibility level.
+//! encoding and decoding) has no call for setting a subject's compatibility level. The
+//! compatibility gate (`cargo xtask compat --registry`) also reads a subject's versions here.
 
 use std::fmt;
 use std::time::Duration;
@@ -102,6 +103,21 @@ struct RegisterRequest<'a> {
 #[derive(Deserialize)]
 struct RegisterResponse {
     id: u32,
+}
+
+/// One registered version of a subject.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SubjectVersion {
+    pub subject: String,
+    pub version: u32,
+    /// The global schema id (what the Confluent frame carries).
+    pub id: u32,
+    pub schema: String,
+}
+
+#[derive(Deserialize)]
+struct CompatibilityResponse {
+    is_compatible: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -209,6 +225,125 @@ impl RegistryClient {
                     source,
                 })?;
         Ok(Some(body.compatibility_level))
+    }
+
+    /// The version numbers of `subject`, oldest first; empty when the subject does not exist.
+    pub async fn versions(&self, subject: &str) -> Result<Vec<u32>, RegistryError> {
+        let url = format!("{}/subjects/{}/versions", self.base_url, subject);
+        let response = self.get_unless_missing(&url, subject).await?;
+        let Some(response) = response else {
+            return Ok(Vec::new());
+        };
+        let mut versions: Vec<u32> =
+            response
+                .json()
+                .await
+                .map_err(|source| RegistryError::BadAnswer {
+                    what: "listing versions",
+                    subject: subject.into(),
+                    source,
+                })?;
+        versions.sort_unstable();
+        Ok(versions)
+    }
+
+    /// One version of `subject`: its global id and schema text.
+    pub async fn subject_version(
+        &self,
+        subject: &str,
+        version: u32,
+    ) -> Result<SubjectVersion, RegistryError> {
+        let url = format!(
+            "{}/subjects/{}/versions/{}",
+            self.base_url, subject, version
+        );
+        let request = self.http.get(&url);
+        let response = self.send(request, "reading a version", subject).await?;
+        response
+            .json()
+            .await
+            .map_err(|source| RegistryError::BadAnswer {
+                what: "reading a version",
+                subject: subject.into(),
+                source,
+            })
+    }
+
+    /// Asks the registry whether `schema` may follow `version` of `subject` (a number or
+    /// `latest`) under the subject's level. Apicurio compares with that one version only,
+    /// whatever the level; registering is what applies a transitive level.
+    pub async fn check_compatibility(
+        &self,
+        subject: &str,
+        version: &str,
+        schema: &str,
+    ) -> Result<bool, RegistryError> {
+        let url = format!(
+            "{}/compatibility/subjects/{}/versions/{}",
+            self.base_url, subject, version
+        );
+        let request = self
+            .http
+            .post(&url)
+            .header("content-type", "application/vnd.schemaregistry.v1+json")
+            .json(&RegisterRequest {
+                schema,
+                schema_type: "AVRO",
+            });
+        let response = self
+            .send(request, "checking compatibility", subject)
+            .await?;
+        let body: CompatibilityResponse =
+            response
+                .json()
+                .await
+                .map_err(|source| RegistryError::BadAnswer {
+                    what: "checking compatibility",
+                    subject: subject.into(),
+                    source,
+                })?;
+        Ok(body.is_compatible)
+    }
+
+    /// Deletes `subject` and its versions: softly, or with `permanent` for good (a soft
+    /// delete must come first). Needs deletion enabled in the registry.
+    pub async fn delete_subject(
+        &self,
+        subject: &str,
+        permanent: bool,
+    ) -> Result<(), RegistryError> {
+        let url = format!(
+            "{}/subjects/{}{}",
+            self.base_url,
+            subject,
+            if permanent { "?permanent=true" } else { "" }
+        );
+        self.send(self.http.delete(&url), "deleting the subject", subject)
+            .await?;
+        Ok(())
+    }
+
+    /// GET that answers `None` for a 404 (no such subject).
+    async fn get_unless_missing(
+        &self,
+        url: &str,
+        subject: &str,
+    ) -> Result<Option<reqwest::Response>, RegistryError> {
+        let response =
+            self.http
+                .get(url)
+                .send()
+                .await
+                .map_err(|source| RegistryError::Unreachable {
+                    url: url.to_owned(),
+                    source,
+                })?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        check_status(response, "reading the subject", subject)
+            .await
+            .map(Some)
     }
 
     async fn send(
