@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// A subject's compatibility level, as `contracts/events.toml` declares it.
+pub use codegen::Compatibility as Level;
 use codegen::{API_SPECS, Manifest};
 
 use crate::avro::{Incompatibility, SchemaVersion};

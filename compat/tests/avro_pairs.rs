@@ -145,3 +145,86 @@ fn levels_compare_with_the_latest_or_every_version() {
     assert_eq!(transitive[0].path, "R.b");
     assert!(check(Level::None).is_empty());
 }
+
+/// apache-avro's checker alone, as the levels would use it (partial = incompatible), differs
+/// from the registry on these cases only; the gate's own walk corrects the first and keeps the
+/// second (see `compat/README.md`). Pinned so that an apache-avro upgrade that changes its
+/// answers shows up here.
+#[test]
+fn apache_avro_alone_differs_from_the_registry_only_where_known() {
+    use apache_avro::schema_compatibility::{Compatibility, SchemaCompatibility};
+    #[derive(Deserialize)]
+    struct RegistryCase {
+        name: String,
+        history: Vec<Value>,
+        new: Value,
+        expect: BTreeMap<String, bool>,
+        #[serde(default)]
+        registry: BTreeMap<String, bool>,
+    }
+    #[derive(Deserialize)]
+    struct RegistryTable {
+        cases: Vec<RegistryCase>,
+    }
+    let table: RegistryTable =
+        serde_json::from_str(include_str!("fixtures/avro-pairs.json")).expect("valid table");
+    let parse =
+        |schema: &Value| apache_avro::Schema::parse_str(&schema.to_string()).expect("valid schema");
+    let reads = |writer: &apache_avro::Schema, reader: &apache_avro::Schema| {
+        SchemaCompatibility::can_read(writer, reader) == Ok(Compatibility::Full)
+    };
+    let mut differences = Vec::new();
+    for case in &table.cases {
+        let history: Vec<_> = case.history.iter().map(parse).collect();
+        let new = parse(&case.new);
+        for (level_name, gate) in &case.expect {
+            let registry = *case.registry.get(level_name).unwrap_or(gate);
+            let compared = if level_name.ends_with("TRANSITIVE") {
+                &history[..]
+            } else {
+                &history[history.len() - 1..]
+            };
+            let backward = !level_name.starts_with("FORWARD");
+            let forward = !level_name.starts_with("BACKWARD");
+            let alone = compared
+                .iter()
+                .all(|old| (!backward || reads(old, &new)) && (!forward || reads(&new, old)));
+            if alone != registry {
+                differences.push(format!("{} [{level_name}]", case.name));
+            }
+        }
+    }
+    assert_eq!(
+        differences,
+        [
+            "decimal scale changed [BACKWARD]",
+            "decimal scale changed [FORWARD]",
+            "decimal scale changed [FULL]",
+            "record renamed with an alias [BACKWARD]",
+        ]
+    );
+}
+
+/// Why the gate rejects a field renamed with an alias although the registry and apache-avro's
+/// checker accept it: `Value::resolve`, which our consumers decode with, ignores the alias.
+#[test]
+fn apache_avro_resolution_ignores_field_aliases() {
+    use apache_avro::types::{Record, Value as Avro};
+    let writer = apache_avro::Schema::parse_str(
+        r#"{"type": "record", "name": "Thing", "fields": [{"name": "count", "type": "int"}]}"#,
+    )
+    .expect("valid schema");
+    let reader = apache_avro::Schema::parse_str(
+        r#"{"type": "record", "name": "Thing",
+            "fields": [{"name": "total", "type": "int", "aliases": ["count"]}]}"#,
+    )
+    .expect("valid schema");
+    let mut record = Record::new(&writer).expect("a record schema");
+    record.put("count", 42);
+    let written: Avro = record.into();
+    let resolved = written.resolve(&reader);
+    assert!(
+        resolved.is_err(),
+        "resolved through the alias: {resolved:?}"
+    );
+}
