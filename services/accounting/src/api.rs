@@ -5,10 +5,11 @@ use chrono::Utc;
 use contract_runtime::{ApiError, RequestContext};
 use contracts::accounting_api::*;
 use service_kit::health::HealthChecker;
+use service_kit::pagination::Page;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::store::{self, BalanceSheetRow, PAGE_SIZE};
+use crate::store::{self, BalanceSheetRow};
 
 pub struct AccountingService {
     pool: PgPool,
@@ -45,23 +46,15 @@ impl AccountingApi for AccountingService {
         context: RequestContext,
         params: ListBalanceSheetsParams,
     ) -> Result<ListBalanceSheetsResponse, ApiError> {
-        let page = params.page.unwrap_or(1);
         let count = store::count(&self.pool).await.map_err(unavailable)?;
-        let last_page = ((count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-        if page > last_page {
-            return Err(ApiError::NotFound(format!(
-                "invalid page {page}: there are {last_page}"
-            )));
-        }
-        let rows = store::page(&self.pool, page).await.map_err(unavailable)?;
-        let link = |p: i64| match p {
-            1 => context.url("/api/balance-sheets/"),
-            p => context.url(&format!("/api/balance-sheets/?page={p}")),
-        };
+        let page = Page::of(&context, "/api/balance-sheets/", params.page, count)?;
+        let rows = store::page(&self.pool, page.offset, page.limit)
+            .await
+            .map_err(unavailable)?;
         Ok(ListBalanceSheetsResponse::Ok(BalanceSheetPage {
             count,
-            next: (page < last_page).then(|| link(page + 1)),
-            previous: (page > 1).then(|| link(page - 1)),
+            next: page.next,
+            previous: page.previous,
             results: rows.into_iter().map(to_model).collect(),
         }))
     }

@@ -13,20 +13,18 @@ pub struct BalanceSheetRow {
     pub liabilities: i64,
 }
 
-pub const PAGE_SIZE: i64 = 10;
-
 pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT count(*) FROM balance_sheet")
         .fetch_one(pool)
         .await
 }
 
-pub async fn page(pool: &PgPool, page: i64) -> sqlx::Result<Vec<BalanceSheetRow>> {
+pub async fn page(pool: &PgPool, offset: i64, limit: i64) -> sqlx::Result<Vec<BalanceSheetRow>> {
     sqlx::query_as(
         "SELECT * FROM balance_sheet ORDER BY date_calculated DESC, id LIMIT $1 OFFSET $2",
     )
-    .bind(PAGE_SIZE)
-    .bind((page - 1) * PAGE_SIZE)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(pool)
     .await
 }

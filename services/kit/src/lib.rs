@@ -21,5 +21,6 @@ pub mod db;
 pub mod health;
 pub mod http;
 pub mod outbox;
+pub mod pagination;
 pub mod shutdown;
 pub mod telemetry;

@@ -6,9 +6,10 @@ use contracts::person_api::*;
 use service_kit::conventions::UNKNOWN_DATE_OF_BIRTH;
 use service_kit::health::HealthChecker;
 use service_kit::outbox::{Outbox, OutboxError};
+use service_kit::pagination::Page;
 use sqlx::PgPool;
 
-use crate::store::{self, PAGE_SIZE, PersonFields, PersonRow};
+use crate::store::{self, PersonFields, PersonRow};
 
 pub struct PersonService {
     pool: PgPool,
@@ -90,24 +91,16 @@ impl PersonApi for PersonService {
         context: RequestContext,
         params: ListPersonsParams,
     ) -> Result<ListPersonsResponse, ApiError> {
-        let page = params.page.unwrap_or(1);
         let count = store::count(&self.pool).await.map_err(unavailable)?;
-        let last_page = ((count + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-        if page > last_page {
-            return Err(ApiError::NotFound(format!(
-                "invalid page {page}: there are {last_page}"
-            )));
-        }
-        let results = store::page(&self.pool, page).await.map_err(unavailable)?;
-        let link = |p: i64| match p {
-            1 => context.url("/api/persons/"),
-            p => context.url(&format!("/api/persons/?page={p}")),
-        };
+        let page = Page::of(&context, "/api/persons/", params.page, count)?;
+        let rows = store::page(&self.pool, page.offset, page.limit)
+            .await
+            .map_err(unavailable)?;
         Ok(ListPersonsResponse::Ok(PersonPage {
             count,
-            next: (page < last_page).then(|| link(page + 1)),
-            previous: (page > 1).then(|| link(page - 1)),
-            results: results.into_iter().map(to_model).collect(),
+            next: page.next,
+            previous: page.previous,
+            results: rows.into_iter().map(to_model).collect(),
         }))
     }
 

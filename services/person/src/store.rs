@@ -21,18 +21,16 @@ pub struct PersonFields<'a> {
     pub date_of_birth: Option<DateTime<Utc>>,
 }
 
-pub const PAGE_SIZE: i64 = 10;
-
 pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT count(*) FROM person")
         .fetch_one(pool)
         .await
 }
 
-pub async fn page(pool: &PgPool, page: i64) -> sqlx::Result<Vec<PersonRow>> {
+pub async fn page(pool: &PgPool, offset: i64, limit: i64) -> sqlx::Result<Vec<PersonRow>> {
     sqlx::query_as("SELECT * FROM person ORDER BY last_name, first_name, id LIMIT $1 OFFSET $2")
-        .bind(PAGE_SIZE)
-        .bind((page - 1) * PAGE_SIZE)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(pool)
         .await
 }
