@@ -145,6 +145,7 @@ pub fn check_contracts(
             .map(|version| SchemaVersion::parse(version.label(), &version.text))
             .collect::<Result<Vec<_>, _>>()?;
         let mut compared = compared_labels(level, &previous);
+        let mut registry_note = String::new();
         report
             .incompatibilities
             .extend(avro::check_subject(&subject, level, &previous, &candidate)?);
@@ -159,6 +160,19 @@ pub fn check_contracts(
                 ));
             }
             let registry_previous = registry_versions_to_compare(level, &published, in_registry)?;
+            if registry_previous.is_empty() {
+                registry_note = match in_registry.versions.last() {
+                    None => "; the registry has no version yet".into(),
+                    Some(_) if avro::is_transitive(level) => format!(
+                        "; the registry's {} version(s) are all published",
+                        in_registry.versions.len()
+                    ),
+                    Some(latest) => format!(
+                        "; the registry's latest (version {}) is the published latest",
+                        latest.version
+                    ),
+                };
+            }
             compared.extend(compared_labels(level, &registry_previous));
             report.incompatibilities.extend(avro::check_subject(
                 &subject,
@@ -176,7 +190,7 @@ pub fn check_contracts(
                 format!("{subject} ({level}): no published version yet")
             } else {
                 format!(
-                    "{subject} ({level}): {WORKING_TREE} vs {}",
+                    "{subject} ({level}): {WORKING_TREE} vs {}{registry_note}",
                     compared.join(", ")
                 )
             });
