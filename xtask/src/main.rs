@@ -3,10 +3,15 @@
 //! Every workflow a developer or CI runs lives here, in Rust, so it works the same on every
 //! machine with nothing but cargo installed.
 
+mod chaos;
 mod ci;
 mod compat;
 mod demo;
+mod dlq;
 mod generate;
+mod kafka_groups;
+mod rebuild;
+mod reconcile;
 mod services;
 mod stack;
 
@@ -23,14 +28,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Kill real processes under load and prove nothing is lost or applied twice.
+    Chaos(chaos::ChaosArgs),
     /// Run every check and test suite, as CI does (the README's test command).
     Ci(ci::CiArgs),
     /// Check every contract against its published versions (the schema evolution gate).
     Compat(compat::CompatArgs),
     /// The seed's demo on the real system: stack, services, connectors, three requests.
     Demo(demo::DemoArgs),
+    /// Inspect and re-drive dead letters (`<topic>.dlq`).
+    Dlq(dlq::DlqArgs),
     /// Generate `generated/` from `contracts/`.
     Gen(generate::GenArgs),
+    /// Rebuild a read model from the topics.
+    Rebuild(rebuild::RebuildArgs),
+    /// Compare planning's read model with the sources of truth (exit 0 only if they agree).
+    Reconcile(reconcile::ReconcileArgs),
     /// Run the three services against the local stack.
     Services(services::ServicesArgs),
     /// Run the local event-streaming stack (PostgreSQL, Kafka, Connect, registry).
@@ -40,10 +53,14 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Chaos(args) => chaos::run(args),
         Command::Ci(args) => ci::run(args),
         Command::Compat(args) => compat::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Dlq(args) => dlq::run(args),
         Command::Gen(args) => generate::run(args),
+        Command::Rebuild(args) => rebuild::run(args),
+        Command::Reconcile(args) => reconcile::run(args),
         Command::Services(args) => services::run(args),
         Command::Stack(args) => stack::run(args),
     }

@@ -54,12 +54,54 @@ impl Service {
         }
     }
 
-    fn pid_file(self, config: &StackConfig) -> PathBuf {
-        config.run_dir().join(format!("{}.pid", self.binary()))
+    pub fn log_file(self, config: &StackConfig) -> PathBuf {
+        self.role_log_file(config, Role::All)
     }
 
-    pub fn log_file(self, config: &StackConfig) -> PathBuf {
-        config.log_dir().join(format!("{}.log", self.binary()))
+    /// `<binary>` for the default single process, `<binary>-web` / `<binary>-consumer` for
+    /// the processes of a split service.
+    fn process_name(self, role: Role) -> String {
+        match role {
+            Role::All => self.binary(),
+            Role::Web => format!("{}-web", self.binary()),
+            Role::Consumer => format!("{}-consumer", self.binary()),
+        }
+    }
+
+    fn role_pid_file(self, config: &StackConfig, role: Role) -> PathBuf {
+        config
+            .run_dir()
+            .join(format!("{}.pid", self.process_name(role)))
+    }
+
+    pub fn role_log_file(self, config: &StackConfig, role: Role) -> PathBuf {
+        config
+            .log_dir()
+            .join(format!("{}.log", self.process_name(role)))
+    }
+}
+
+/// Which parts of a service one process runs (the services' `SERVICE_ROLE`). By default a
+/// service is one process (`All`); chaos runs planning and accounting as a web process and a
+/// consumer process, so their consumers can be killed while their REST APIs keep answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    All,
+    Web,
+    Consumer,
+}
+
+impl Role {
+    fn env_value(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Web => "web",
+            Self::Consumer => "consumer",
+        }
+    }
+
+    fn serves_http(self) -> bool {
+        self != Self::Consumer
     }
 }
 
@@ -129,7 +171,12 @@ fn binary_path(service: Service) -> PathBuf {
 }
 
 pub fn running_pid(config: &StackConfig, service: Service) -> Option<u32> {
-    process::read_pid_file(&service.pid_file(config))
+    role_pid(config, service, Role::All)
+}
+
+/// The live pid of one process of a service, if it runs.
+pub fn role_pid(config: &StackConfig, service: Service, role: Role) -> Option<u32> {
+    process::read_pid_file(&service.role_pid_file(config, role))
         .filter(|pid| process::is_ours_and_alive(*pid, &service.binary()))
 }
 
@@ -147,11 +194,22 @@ pub fn start_all(config: &StackConfig) -> Result<()> {
 
 /// Starts one service (no-op when it runs).
 pub fn start(config: &StackConfig, info: &StackInfo, service: Service) -> Result<()> {
-    if let Some(pid) = running_pid(config, service) {
-        println!("services: {} already running (pid {pid})", service.name());
+    start_role(config, info, service, Role::All)
+}
+
+/// Starts one process of a service (no-op when it runs). A consumer process opens no port.
+pub fn start_role(
+    config: &StackConfig,
+    info: &StackInfo,
+    service: Service,
+    role: Role,
+) -> Result<()> {
+    let name = service.process_name(role);
+    if let Some(pid) = role_pid(config, service, role) {
+        println!("services: {name} already running (pid {pid})");
         return Ok(());
     }
-    if process::port_in_use(service.port()) {
+    if role.serves_http() && process::port_in_use(service.port()) {
         bail!(
             "port {} for the {} service is taken by another process",
             service.port(),
@@ -163,10 +221,11 @@ pub fn start(config: &StackConfig, info: &StackInfo, service: Service) -> Result
         .env("DATABASE_URL", service.database_url(info))
         .env("KAFKA_BOOTSTRAP_SERVERS", &info.kafka_bootstrap_servers)
         .env("SCHEMA_REGISTRY_URL", &info.schema_registry_url)
-        .env("HTTP_ADDR", format!("127.0.0.1:{}", service.port()));
-    let pid = process::spawn_logged(command, &service.log_file(config))?;
-    process::write_pid_file(&service.pid_file(config), pid)?;
-    println!("services: {} started (pid {pid})", service.name());
+        .env("HTTP_ADDR", format!("127.0.0.1:{}", service.port()))
+        .env("SERVICE_ROLE", role.env_value());
+    let pid = process::spawn_logged(command, &service.role_log_file(config, role))?;
+    process::write_pid_file(&service.role_pid_file(config, role), pid)?;
+    println!("services: {name} started (pid {pid})");
     Ok(())
 }
 
@@ -177,7 +236,7 @@ pub fn is_healthy(service: Service) -> bool {
     )
 }
 
-fn wait_healthy(config: &StackConfig, service: Service, timeout: Duration) -> Result<()> {
+pub fn wait_healthy(config: &StackConfig, service: Service, timeout: Duration) -> Result<()> {
     let started = Instant::now();
     loop {
         if is_healthy(service) {
@@ -207,13 +266,38 @@ fn wait_healthy(config: &StackConfig, service: Service, timeout: Duration) -> Re
     }
 }
 
-/// Stops one service cleanly (SIGTERM, SIGKILL after a grace period).
+/// Stops one service cleanly (SIGTERM, SIGKILL after a grace period), whether it runs as
+/// one process or split.
 pub fn stop(config: &StackConfig, service: Service) -> Result<()> {
-    if let Some(pid) = running_pid(config, service) {
-        process::stop(pid, "TERM", Duration::from_secs(20))?;
-        println!("services: {} stopped", service.name());
+    for role in [Role::All, Role::Web, Role::Consumer] {
+        stop_role(config, service, role)?;
     }
-    let _ = std::fs::remove_file(service.pid_file(config));
+    Ok(())
+}
+
+/// Stops one process of a service cleanly.
+pub fn stop_role(config: &StackConfig, service: Service, role: Role) -> Result<()> {
+    if let Some(pid) = role_pid(config, service, role) {
+        process::stop(pid, "TERM", Duration::from_secs(20))?;
+        println!("services: {} stopped", service.process_name(role));
+    }
+    let _ = std::fs::remove_file(service.role_pid_file(config, role));
+    Ok(())
+}
+
+/// SIGKILLs one process of a service (chaos testing): no clean shutdown, no commit, no
+/// leaving the consumer group.
+pub fn kill(config: &StackConfig, service: Service, role: Role) -> Result<()> {
+    let name = service.process_name(role);
+    let Some(pid) = role_pid(config, service, role) else {
+        bail!("{name} is not running");
+    };
+    process::signal(pid, "KILL")?;
+    if !process::wait_for_exit(pid, Duration::from_secs(10)) {
+        bail!("{name} (pid {pid}) survived SIGKILL for 10 s");
+    }
+    let _ = std::fs::remove_file(service.role_pid_file(config, role));
+    println!("services: {name} killed (pid {pid})");
     Ok(())
 }
 
