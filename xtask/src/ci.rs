@@ -23,6 +23,10 @@ pub struct CiArgs {
 pub fn run(args: CiArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     step("generated code is up to date", xtask(&["gen", "--check"]))?;
+    step(
+        "contracts are compatible with their published versions",
+        xtask(&["compat"]),
+    )?;
     step("formatting", cargo(&["fmt", "--all", "--check"]))?;
     step(
         "clippy",
@@ -54,7 +58,13 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
 /// The suites that run against the real stack, with the services running.
 fn stack_suites() -> anyhow::Result<()> {
     step("services", xtask(&["services", "up"]))?;
-    let result = step("connectors", xtask(&["stack", "connectors"])).and_then(|()| {
+    // The services registered their schemas at start: the registry's versions count too.
+    let result = step(
+        "contracts are compatible with the registry's versions",
+        xtask(&["compat", "--stack-registry"]),
+    )
+    .and_then(|()| step("connectors", xtask(&["stack", "connectors"])))
+    .and_then(|()| {
         step(
             "end-to-end tests",
             cargo(&["test", "-p", "e2e", "--", "--test-threads=1"]),
