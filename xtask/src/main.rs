@@ -3,6 +3,7 @@
 //! Every workflow a developer or CI runs lives here, in Rust, so it works the same on every
 //! machine with nothing but cargo installed.
 
+mod bench;
 mod chaos;
 mod ci;
 mod compat;
@@ -28,6 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Measure the running system: REST latency, end-to-end consistency, lag, replay, CPU/RSS.
+    Bench(bench::BenchArgs),
     /// Kill real processes under load and prove nothing is lost or applied twice.
     Chaos(chaos::ChaosArgs),
     /// Run every check and test suite, as CI does (the README's test command).
@@ -53,6 +56,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Bench(args) => bench::run(args),
         Command::Chaos(args) => chaos::run(args),
         Command::Ci(args) => ci::run(args),
         Command::Compat(args) => compat::run(args),

@@ -1,0 +1,845 @@
+//! End-to-end consistency: open-loop writes followed into planning's read model, the rate
+//! ladder, and the consumer-only replay.
+//!
+//! Nothing polls planning's API per entity: every hop leaves a timestamp on the same machine
+//! clock (the write's transaction, Debezium's record timestamps on the topics, accounting's
+//! inbox, planning's `updated_at`), read in bulk once the run is over. What each hop includes
+//! is spelled out in [`super::report::HOP_NOTES`].
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use uuid::Uuid;
+
+use super::lag::{self, LagSampler};
+use super::load;
+use super::plot::{Chart, Series};
+use super::procs::{Sampler, Usage};
+use super::report::{self, ConsistencyRun, EntityConsistency, Hop, Percentiles, Replay, Results};
+use super::rest;
+use super::{Bench, Service};
+use crate::services;
+
+const PERSON_TOPIC: &str = "public_person_entity_events";
+const SHEET_TOPIC: &str = "public_balance_sheet_entity_events";
+const CDC_TOPIC: &str = "private_accounting_bal_sheet_cdc";
+const TRANSLATOR_GROUP: &str = "accounting-consumer-1";
+const PLANNING_GROUPS: [&str; 2] = ["planning-consumer-1", "planning-consumer-2"];
+
+/// In-flight cap of the open loop: far above what the rates need at normal latencies, so it
+/// only bites when the services stall (and then the wait shows up as latency).
+const MAX_IN_FLIGHT: usize = 256;
+
+/// What one write created.
+#[derive(Debug, Clone, Copy)]
+enum Written {
+    Person(Uuid),
+    Sheet(Uuid),
+}
+
+pub async fn consistency(bench: &mut Bench) -> Result<Vec<ConsistencyRun>> {
+    rest::ensure_owners(bench).await?;
+    let mut runs = Vec::new();
+    for rate in bench.plan.e2e_rates.clone() {
+        let run = follow(bench, rate, bench.plan.e2e_duration).await?;
+        print_run(&run);
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+/// Steps the rate up until the pipeline no longer keeps up; returns the steps and the highest
+/// rate that kept up.
+pub async fn ladder(bench: &mut Bench) -> Result<(Vec<ConsistencyRun>, Option<f64>)> {
+    rest::ensure_owners(bench).await?;
+    let mut steps = Vec::new();
+    let mut highest = None;
+    for rate in bench.plan.ladder_rates.clone() {
+        let step = follow(bench, rate, bench.plan.ladder_step).await?;
+        print_run(&step);
+        let kept_up = step.kept_up;
+        steps.push(step);
+        if !kept_up {
+            break;
+        }
+        highest = Some(rate);
+    }
+    Ok((steps, highest))
+}
+
+fn print_run(run: &ConsistencyRun) {
+    for entity in &run.entities {
+        if let Some(e2e) = &entity.e2e {
+            println!(
+                "bench:   {:>13}: {}/{} visible, e2e p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+                entity.kind, entity.visible, entity.written, e2e.p50_ms, e2e.p99_ms, e2e.max_ms
+            );
+        }
+    }
+    println!(
+        "bench:   backlog growth {:.1}/s over the second half: {}",
+        run.backlog_slope_per_s,
+        if run.kept_up {
+            "kept up"
+        } else {
+            "did NOT keep up"
+        }
+    );
+}
+
+/// Writes persons and balance sheets alternately at `rate` for `duration`, waits until
+/// planning shows them, and reads every hop's timestamps.
+async fn follow(bench: &Bench, rate: f64, duration: Duration) -> Result<ConsistencyRun> {
+    println!("bench: {rate:.0} writes/s for {duration:.0?}");
+    let bootstrap = bench.info.kafka_bootstrap_servers.clone();
+    let starts = blocking({
+        let bootstrap = bootstrap.clone();
+        move || {
+            let reader = lag::observer(&bootstrap, "bench-reader")?;
+            let mut starts = BTreeMap::new();
+            for topic in [PERSON_TOPIC, SHEET_TOPIC, CDC_TOPIC] {
+                starts.insert(topic, lag::high_watermarks(&reader, topic)?);
+            }
+            Ok(starts)
+        }
+    })
+    .await?;
+    let sampler_started = SystemTime::now();
+    let sampler = blocking(move || LagSampler::start(&bootstrap)).await?;
+
+    let persons = bench.persons.clone();
+    let accounting = bench.accounting.clone();
+    let owners = Arc::new(bench.owners.clone());
+    let run = load::open_loop(
+        rate,
+        duration,
+        MAX_IN_FLIGHT,
+        Duration::from_secs(30),
+        move |index| {
+            let (persons, accounting, owners) =
+                (persons.clone(), accounting.clone(), owners.clone());
+            async move {
+                if index % 2 == 0 {
+                    rest::create_person(&persons, index)
+                        .await
+                        .map(Written::Person)
+                } else {
+                    let owner = owners[(index as usize / 2) % owners.len().max(1)];
+                    rest::create_sheet(&accounting, owner, index)
+                        .await
+                        .map(Written::Sheet)
+                }
+            }
+        },
+    )
+    .await;
+    let (person_ids, sheet_ids): (Vec<Uuid>, Vec<Uuid>) = {
+        let mut persons = Vec::new();
+        let mut sheets = Vec::new();
+        for written in run.successes().filter_map(|s| s.outcome.as_ref().ok()) {
+            match written {
+                Written::Person(id) => persons.push(*id),
+                Written::Sheet(id) => sheets.push(*id),
+            }
+        }
+        (persons, sheets)
+    };
+    println!(
+        "bench:   {} writes in {:.1?} ({:.0}/s achieved, {} errors{}); waiting for planning",
+        run.samples.len(),
+        run.elapsed,
+        run.achieved_rate(),
+        run.errors(),
+        run.first_error()
+            .map_or(String::new(), |e| format!(", first: {e}"))
+    );
+    wait_visible(bench, &person_ids, &sheet_ids).await?;
+    let lag_samples = blocking(move || Ok(sampler.finish())).await?;
+    let stamps = Stamps::read(bench, &starts, &person_ids, &sheet_ids).await?;
+
+    // Everything as milliseconds since the epoch, and relative to the first scheduled write.
+    let origin_ms = epoch_ms(run.started_at);
+    let mut person_e2e = Vec::new();
+    let mut sheet_e2e = Vec::new();
+    let mut hops: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+    let mut backlog_events: Vec<(f64, i64)> = Vec::new();
+    for sample in run.successes() {
+        let responded = epoch_ms(sample.responded_at);
+        backlog_events.push(((responded - origin_ms) / 1000.0, 1));
+        let Ok(written) = &sample.outcome else {
+            continue;
+        };
+        match written {
+            Written::Person(id) => {
+                let Some(visible) = stamps.planning_person.get(id) else {
+                    continue;
+                };
+                backlog_events.push(((visible - origin_ms) / 1000.0, -1));
+                person_e2e.push(visible - responded);
+                if let Some(created) = stamps.person_created.get(id) {
+                    hops.entry("person: db → client response")
+                        .or_default()
+                        .push(responded - created);
+                    if let Some(relayed) = stamps.person_relayed.get(id) {
+                        hops.entry("person: db → relay")
+                            .or_default()
+                            .push(relayed - created);
+                    }
+                }
+                if let Some(relayed) = stamps.person_relayed.get(id) {
+                    hops.entry("person: relay → planning")
+                        .or_default()
+                        .push(visible - relayed);
+                }
+            }
+            Written::Sheet(id) => {
+                let Some(visible) = stamps.planning_sheet.get(id) else {
+                    continue;
+                };
+                backlog_events.push(((visible - origin_ms) / 1000.0, -1));
+                sheet_e2e.push(visible - responded);
+                let chain = [
+                    (
+                        "sheet: request → cdc relay",
+                        stamps.sheet_requested.get(id),
+                        stamps.sheet_cdc.get(id),
+                    ),
+                    (
+                        "sheet: cdc → translated",
+                        stamps.sheet_cdc.get(id),
+                        stamps.sheet_translated.get(id),
+                    ),
+                    (
+                        "sheet: translated → relay",
+                        stamps.sheet_translated.get(id),
+                        stamps.sheet_relayed.get(id),
+                    ),
+                    (
+                        "sheet: relay → planning",
+                        stamps.sheet_relayed.get(id),
+                        Some(visible),
+                    ),
+                ];
+                for (name, from, to) in chain {
+                    if let (Some(from), Some(to)) = (from, to) {
+                        hops.entry(name).or_default().push(to - from);
+                    }
+                }
+            }
+        }
+    }
+    let hop = |name: &'static str| Hop {
+        name,
+        latency: hops.get(name).and_then(|values| Percentiles::of(values)),
+    };
+    let entities = vec![
+        EntityConsistency {
+            kind: "person",
+            written: person_ids.len(),
+            visible: stamps.planning_person.len(),
+            e2e: Percentiles::of(&person_e2e),
+            hops: vec![
+                hop("person: db → client response"),
+                hop("person: db → relay"),
+                hop("person: relay → planning"),
+            ],
+            cdf: report::cdf(&person_e2e, 200),
+        },
+        EntityConsistency {
+            kind: "balance sheet",
+            written: sheet_ids.len(),
+            visible: stamps.planning_sheet.len(),
+            e2e: Percentiles::of(&sheet_e2e),
+            hops: vec![
+                hop("sheet: request → cdc relay"),
+                hop("sheet: cdc → translated"),
+                hop("sheet: translated → relay"),
+                hop("sheet: relay → planning"),
+            ],
+            cdf: report::cdf(&sheet_e2e, 200),
+        },
+    ];
+    let backlog = backlog_timeline(backlog_events);
+    let window = duration.as_secs_f64();
+    let backlog_slope_per_s = slope(
+        backlog
+            .iter()
+            .filter(|(t, _)| *t >= window / 2.0 && *t <= window)
+            .map(|(t, b)| (*t, *b as f64)),
+    );
+    let achieved = run.achieved_rate();
+    let offset_s = sampler_started
+        .duration_since(run.started_at)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_else(|e| -e.duration().as_secs_f64());
+    let lag = lag_samples
+        .into_iter()
+        .map(|mut sample| {
+            sample.at_s += offset_s;
+            sample
+        })
+        .collect();
+    let write_latencies: Vec<f64> = run
+        .successes()
+        .map(|s| s.latency.as_secs_f64() * 1000.0)
+        .collect();
+    Ok(ConsistencyRun {
+        offered_rps: rate,
+        achieved_rps: achieved,
+        duration_s: window,
+        write_errors: run.errors(),
+        write_latency: Percentiles::of(&write_latencies),
+        kept_up: kept_up(rate, achieved, run.errors(), backlog_slope_per_s),
+        entities,
+        backlog,
+        backlog_slope_per_s,
+        lag,
+    })
+}
+
+/// A step keeps up when the writes went out at the offered rate without errors and the
+/// backlog did not grow: a growth of 5% of the input rate means the pipeline drains only 95%
+/// of what comes in, and the lag grows without bound.
+fn kept_up(offered: f64, achieved: f64, errors: usize, backlog_slope: f64) -> bool {
+    achieved >= 0.95 * offered && errors == 0 && backlog_slope < 0.05 * offered
+}
+
+fn epoch_ms(time: SystemTime) -> f64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+fn timestamp_ms(time: DateTime<Utc>) -> f64 {
+    time.timestamp_micros() as f64 / 1000.0
+}
+
+/// Written-but-not-visible entities every 250 ms, from (seconds, +1 written / -1 visible).
+fn backlog_timeline(mut events: Vec<(f64, i64)>) -> Vec<(f64, i64)> {
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let end = events.last().map_or(0.0, |e| e.0);
+    let mut timeline = Vec::new();
+    let mut backlog = 0;
+    let mut next = 0;
+    let mut t = 0.0;
+    while t <= end + 0.25 {
+        while next < events.len() && events[next].0 <= t {
+            backlog += events[next].1;
+            next += 1;
+        }
+        timeline.push((t, backlog));
+        t += 0.25;
+    }
+    timeline
+}
+
+/// Least-squares slope of `points`.
+fn slope(points: impl Iterator<Item = (f64, f64)>) -> f64 {
+    let points: Vec<(f64, f64)> = points.collect();
+    let n = points.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let covariance: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let variance: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    if variance == 0.0 {
+        0.0
+    } else {
+        covariance / variance
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("a blocking task panicked")?
+}
+
+/// Waits until planning's read model holds every id (or the plan's drain timeout passes),
+/// printing progress.
+pub async fn wait_visible(bench: &Bench, persons: &[Uuid], sheets: &[Uuid]) -> Result<bool> {
+    let started = Instant::now();
+    let total = persons.len() + sheets.len();
+    let mut last_print = Instant::now();
+    loop {
+        let visible_persons: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM person WHERE id = ANY($1)")
+                .bind(persons)
+                .fetch_one(&bench.planning_db)
+                .await
+                .context("counting planning's persons")?;
+        let visible_sheets: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM balance_sheet WHERE id = ANY($1)")
+                .bind(sheets)
+                .fetch_one(&bench.planning_db)
+                .await
+                .context("counting planning's balance sheets")?;
+        let visible = (visible_persons + visible_sheets) as usize;
+        if visible >= total {
+            if started.elapsed() > Duration::from_secs(2) {
+                println!(
+                    "bench:   planning caught up with {total} entities after {:.1?}",
+                    started.elapsed()
+                );
+            }
+            return Ok(true);
+        }
+        if started.elapsed() > bench.plan.drain_timeout {
+            println!(
+                "bench:   planning shows {visible} of {total} entities after {:.0?}; moving on",
+                bench.plan.drain_timeout
+            );
+            return Ok(false);
+        }
+        if last_print.elapsed() > Duration::from_secs(5) {
+            println!("bench:   planning shows {visible} of {total} entities");
+            last_print = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Every hop's timestamp of the entities of one run, in ms since the epoch.
+#[derive(Default)]
+struct Stamps {
+    person_created: HashMap<Uuid, f64>,
+    person_relayed: HashMap<Uuid, f64>,
+    planning_person: HashMap<Uuid, f64>,
+    sheet_requested: HashMap<Uuid, f64>,
+    sheet_cdc: HashMap<Uuid, f64>,
+    sheet_translated: HashMap<Uuid, f64>,
+    sheet_relayed: HashMap<Uuid, f64>,
+    planning_sheet: HashMap<Uuid, f64>,
+}
+
+/// One record of a topic: its key as an id, where it is, its timestamp.
+struct Record {
+    id: Uuid,
+    partition: i32,
+    offset: i64,
+    timestamp_ms: f64,
+}
+
+impl Stamps {
+    async fn read(
+        bench: &Bench,
+        starts: &BTreeMap<&'static str, BTreeMap<i32, i64>>,
+        persons: &[Uuid],
+        sheets: &[Uuid],
+    ) -> Result<Self> {
+        let mut stamps = Self::default();
+        let rows = |query: &'static str, ids: &[Uuid], pool: &sqlx::PgPool| {
+            let ids = ids.to_vec();
+            let pool = pool.clone();
+            async move {
+                let rows: Vec<(Uuid, DateTime<Utc>)> =
+                    sqlx::query_as(query).bind(&ids).fetch_all(&pool).await?;
+                anyhow::Ok(
+                    rows.into_iter()
+                        .map(|(id, at)| (id, timestamp_ms(at)))
+                        .collect::<HashMap<_, _>>(),
+                )
+            }
+        };
+        stamps.person_created = rows(
+            "SELECT id, created FROM person WHERE id = ANY($1)",
+            persons,
+            &bench.person_db,
+        )
+        .await?;
+        stamps.planning_person = rows(
+            "SELECT id, updated_at FROM person WHERE id = ANY($1)",
+            persons,
+            &bench.planning_db,
+        )
+        .await?;
+        stamps.sheet_requested = rows(
+            "SELECT id, date_calculated FROM balance_sheet WHERE id = ANY($1)",
+            sheets,
+            &bench.accounting_db,
+        )
+        .await?;
+        stamps.planning_sheet = rows(
+            "SELECT id, updated_at FROM balance_sheet WHERE id = ANY($1)",
+            sheets,
+            &bench.planning_db,
+        )
+        .await?;
+
+        let wanted: HashSet<Uuid> = persons.iter().chain(sheets).copied().collect();
+        let wanted = Arc::new(wanted);
+        let bootstrap = bench.info.kafka_bootstrap_servers.clone();
+        let starts = starts.clone();
+        let (person_records, cdc_records, sheet_records) = blocking(move || {
+            let read = |topic: &str| read_records(&bootstrap, topic, &starts[topic], &wanted);
+            Ok((read(PERSON_TOPIC)?, read(CDC_TOPIC)?, read(SHEET_TOPIC)?))
+        })
+        .await?;
+        for record in person_records {
+            stamps.person_relayed.insert(record.id, record.timestamp_ms);
+        }
+        for record in sheet_records {
+            stamps.sheet_relayed.insert(record.id, record.timestamp_ms);
+        }
+        // The translator's inbox row names the CDC record it came from by position.
+        let mut by_position = HashMap::new();
+        for record in cdc_records {
+            stamps.sheet_cdc.insert(record.id, record.timestamp_ms);
+            by_position.insert((record.partition, record.offset), record.id);
+        }
+        for (partition, start) in &lowest_offsets(&by_position) {
+            let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT kafka_offset, processed_at FROM inbox \
+                 WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 AND kafka_offset >= $4",
+            )
+            .bind(TRANSLATOR_GROUP)
+            .bind(CDC_TOPIC)
+            .bind(partition)
+            .bind(start)
+            .fetch_all(&bench.accounting_db)
+            .await
+            .context("reading accounting's inbox")?;
+            for (offset, processed_at) in rows {
+                if let Some(id) = by_position.get(&(*partition, offset)) {
+                    stamps
+                        .sheet_translated
+                        .insert(*id, timestamp_ms(processed_at));
+                }
+            }
+        }
+        Ok(stamps)
+    }
+}
+
+/// The lowest offset per partition among `positions`.
+fn lowest_offsets(positions: &HashMap<(i32, i64), Uuid>) -> BTreeMap<i32, i64> {
+    let mut starts: BTreeMap<i32, i64> = BTreeMap::new();
+    for (partition, offset) in positions.keys() {
+        let start = starts.entry(*partition).or_insert(*offset);
+        *start = (*start).min(*offset);
+    }
+    starts
+}
+
+/// Reads `topic` from `starts` up to its current end, keeping the records keyed by a wanted
+/// id (other engineers' writes may be interleaved).
+fn read_records(
+    bootstrap: &str,
+    topic: &str,
+    starts: &BTreeMap<i32, i64>,
+    wanted: &HashSet<Uuid>,
+) -> Result<Vec<Record>> {
+    let consumer = lag::observer(bootstrap, "bench-reader")?;
+    let mut ends = BTreeMap::new();
+    let mut assignment = TopicPartitionList::new();
+    for (partition, start) in starts {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, *partition, Duration::from_secs(5))
+            .with_context(|| format!("watermarks of {topic}"))?;
+        if high > *start {
+            ends.insert(*partition, high);
+            assignment
+                .add_partition_offset(topic, *partition, Offset::Offset(*start))
+                .context("building the assignment")?;
+        }
+    }
+    if ends.is_empty() {
+        return Ok(Vec::new());
+    }
+    consumer
+        .assign(&assignment)
+        .context("cannot assign partitions")?;
+    let mut records = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ends.is_empty() && Instant::now() < deadline {
+        let Some(message) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
+        let message = message.with_context(|| format!("reading {topic}"))?;
+        let (partition, offset) = (message.partition(), message.offset());
+        if let (Some(key), Some(timestamp)) = (message.key(), message.timestamp().to_millis())
+            && let Some(id) = std::str::from_utf8(key)
+                .ok()
+                .and_then(|k| Uuid::parse_str(k).ok())
+            && wanted.contains(&id)
+        {
+            records.push(Record {
+                id,
+                partition,
+                offset,
+                timestamp_ms: timestamp as f64,
+            });
+        }
+        if ends.get(&partition).is_some_and(|end| offset + 1 >= *end) {
+            ends.remove(&partition);
+        }
+    }
+    Ok(records)
+}
+
+/// Planning stopped, its read model and inbox emptied, its groups reset to the beginning,
+/// started again: how fast it applies events when it only consumes.
+pub async fn replay(bench: &Bench) -> Result<(Replay, Vec<Usage>)> {
+    let bootstrap = bench.info.kafka_bootstrap_servers.clone();
+    services::stop(&bench.config, Service::Planning)?;
+    sqlx::query("TRUNCATE person, balance_sheet")
+        .execute(&bench.planning_db)
+        .await
+        .context("emptying planning's read model")?;
+    sqlx::query("DELETE FROM inbox WHERE consumer_group = ANY($1)")
+        .bind(PLANNING_GROUPS.as_slice())
+        .execute(&bench.planning_db)
+        .await
+        .context("deleting planning's inbox rows")?;
+    let messages = blocking({
+        let bootstrap = bootstrap.clone();
+        move || {
+            let mut messages = 0;
+            for (group, topic) in [
+                (PLANNING_GROUPS[0], PERSON_TOPIC),
+                (PLANNING_GROUPS[1], SHEET_TOPIC),
+            ] {
+                messages += reset_to_beginning(&bootstrap, group, topic)?;
+            }
+            Ok(messages)
+        }
+    })
+    .await?;
+    println!(
+        "bench: planning stopped, read model emptied, groups reset: {messages} messages to replay"
+    );
+
+    bench.launch.up()?;
+    let mut watched = bench.watched();
+    for process in &mut watched {
+        process.started_in_scenario = process.name == Service::Planning.binary();
+    }
+    let sampler = Sampler::start(watched);
+    let started_at = services::running_pid(&bench.config, Service::Planning)
+        .and_then(process_start_ms)
+        .unwrap_or_else(|| epoch_ms(SystemTime::now()));
+    let limit = bench.plan.replay_limit;
+    let caught_up = blocking(move || {
+        let observers = PLANNING_GROUPS
+            .iter()
+            .zip([PERSON_TOPIC, SHEET_TOPIC])
+            .map(|(group, topic)| {
+                let consumer = lag::observer(&bootstrap, group)?;
+                let partitions = lag::partitions(&consumer, topic)?;
+                Ok((consumer, topic, partitions))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let started = Instant::now();
+        let mut last_print = Instant::now();
+        while started.elapsed() < limit {
+            let mut lag = 0;
+            for (consumer, topic, partitions) in &observers {
+                lag += lag::group_lag(consumer, topic, partitions).unwrap_or(i64::MAX / 4);
+            }
+            if lag == 0 {
+                return Ok(true);
+            }
+            if last_print.elapsed() > Duration::from_secs(5) {
+                println!("bench:   planning lags {lag} messages (committed offsets)");
+                last_print = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Ok(false)
+    })
+    .await?;
+    let usage = sampler.finish();
+    let (applied, first, last): (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT count(*), min(processed_at), max(processed_at) FROM inbox WHERE consumer_group = ANY($1)",
+    )
+    .bind(PLANNING_GROUPS.as_slice())
+    .fetch_one(&bench.planning_db)
+    .await
+    .context("counting planning's applied events")?;
+    let (first_ms, last_ms) = (
+        first.map_or(f64::NAN, timestamp_ms),
+        last.map_or(f64::NAN, timestamp_ms),
+    );
+    let replay = Replay {
+        messages,
+        applied,
+        applied_per_s: applied as f64 / ((last_ms - first_ms) / 1000.0).max(1e-3),
+        first_event_after_s: (first_ms - started_at) / 1000.0,
+        wall_s: if caught_up {
+            (last_ms - started_at) / 1000.0
+        } else {
+            limit.as_secs_f64()
+        },
+        caught_up,
+    };
+    println!(
+        "bench: replay applied {} events at {:.0}/s (first after {:.1} s){}",
+        replay.applied,
+        replay.applied_per_s,
+        replay.first_event_after_s,
+        if caught_up {
+            ""
+        } else {
+            "; stopped measuring at the time limit, planning keeps catching up"
+        }
+    );
+    Ok((replay, usage))
+}
+
+/// Commits `group`'s offsets on `topic` at the low watermarks (the group must have no
+/// members: planning is stopped). Returns how many messages the topic holds.
+fn reset_to_beginning(bootstrap: &str, group: &str, topic: &str) -> Result<i64> {
+    let consumer: BaseConsumer = lag::observer(bootstrap, group)?;
+    let mut list = TopicPartitionList::new();
+    let mut messages = 0;
+    for partition in lag::partitions(&consumer, topic)? {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(5))
+            .with_context(|| format!("watermarks of {topic}"))?;
+        messages += high - low;
+        list.add_partition_offset(topic, partition, Offset::Offset(low))
+            .context("building the offsets")?;
+    }
+    // A member that was killed rather than stopped stays in the group until its session
+    // times out; retry until the broker accepts the commit.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match consumer.commit(&list, CommitMode::Sync) {
+            Ok(()) => return Ok(messages),
+            Err(error) if Instant::now() < deadline => {
+                println!("bench:   cannot reset {group} yet ({error}); retrying");
+                std::thread::sleep(Duration::from_secs(2));
+            }
+            Err(error) => return Err(error).with_context(|| format!("resetting {group}")),
+        }
+    }
+}
+
+/// When process `pid` started, in ms since the epoch (`/proc/<pid>/stat` start time after
+/// boot plus the boot time of `/proc/stat`).
+fn process_start_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    // After the name, start time is field 20 (0-based 19).
+    let start_ticks: f64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
+    let boot_s: f64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((boot_s + start_ticks / super::procs::ticks_per_second()) * 1000.0)
+}
+
+/// The latency CDF of every consistency run, one line per rate and entity.
+pub fn cdf_charts(results: &Results) -> Vec<Chart> {
+    let series = results
+        .consistency
+        .iter()
+        .flat_map(|run| {
+            run.entities.iter().map(move |entity| Series {
+                name: format!("{} @ {:.0}/s", entity.kind, run.offered_rps),
+                points: entity.cdf.clone(),
+                dashed: entity.kind != "person",
+            })
+        })
+        .collect();
+    vec![Chart {
+        title: format!(
+            "End-to-end consistency latency: create response → visible in planning ({})",
+            results.label
+        ),
+        x_label: "latency, ms (log scale)".into(),
+        y_label: "fraction of entities visible".into(),
+        x_log: true,
+        series,
+    }]
+}
+
+/// Backlog and committed lag over time for each ladder step (or the consistency runs when no
+/// ladder ran).
+pub fn lag_charts(results: &Results) -> Vec<Chart> {
+    let runs = if results.ladder.is_empty() {
+        &results.consistency
+    } else {
+        &results.ladder
+    };
+    let backlog = runs
+        .iter()
+        .map(|run| Series {
+            name: format!(
+                "{:.0} writes/s{}",
+                run.offered_rps,
+                if run.kept_up { "" } else { " ✗" }
+            ),
+            points: run.backlog.iter().map(|(t, b)| (*t, *b as f64)).collect(),
+            dashed: false,
+        })
+        .collect();
+    let committed = runs
+        .iter()
+        .map(|run| Series {
+            name: format!("{:.0} writes/s", run.offered_rps),
+            points: run
+                .lag
+                .iter()
+                .filter(|s| s.at_s >= 0.0)
+                .map(|s| (s.at_s, s.lag.values().sum::<i64>() as f64))
+                .collect(),
+            dashed: true,
+        })
+        .collect();
+    vec![
+        Chart {
+            title: "Backlog: written, not yet visible in planning (exact, from timestamps)".into(),
+            x_label: "seconds since the step's first write".into(),
+            y_label: "entities".into(),
+            x_log: false,
+            series: backlog,
+        },
+        Chart {
+            title: "Consumer-group lag, committed offsets (3 groups summed; commits every 5 s)"
+                .into(),
+            x_label: "seconds since the step's first write".into(),
+            y_label: "messages".into(),
+            x_log: false,
+            series: committed,
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backlog_counts_written_minus_visible() {
+        let timeline = backlog_timeline(vec![(0.1, 1), (0.2, 1), (0.3, -1), (0.6, -1)]);
+        assert_eq!(timeline, [(0.0, 0), (0.25, 2), (0.5, 1), (0.75, 0)]);
+    }
+
+    #[test]
+    fn slope_of_a_line() {
+        let points = (0..10).map(|i| (f64::from(i), 3.0 * f64::from(i) + 1.0));
+        assert!((slope(points) - 3.0).abs() < 1e-9);
+        assert_eq!(slope(std::iter::empty()), 0.0);
+    }
+
+    #[test]
+    fn keeping_up_needs_the_rate_no_errors_and_a_flat_backlog() {
+        assert!(kept_up(1000.0, 990.0, 0, 10.0));
+        assert!(!kept_up(1000.0, 900.0, 0, 0.0));
+        assert!(!kept_up(1000.0, 1000.0, 1, 0.0));
+        assert!(!kept_up(1000.0, 1000.0, 0, 80.0));
+    }
+}
