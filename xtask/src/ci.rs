@@ -69,7 +69,12 @@ fn stack_suites() -> anyhow::Result<()> {
             "end-to-end tests",
             cargo(&["test", "-p", "e2e", "--", "--test-threads=1"]),
         )
-    });
+    })
+    // The benchmark harness for a few seconds at small rates: it works and its numbers are
+    // sane (never how fast: CI machines vary).
+    .and_then(|()| step("bench (smoke)", xtask(&["bench", "--smoke"])))
+    // Kills real processes under load: last, so no other suite sees its faults.
+    .and_then(|()| step("chaos (short run)", xtask(&["chaos", "--short"])));
     step("services down", xtask(&["services", "down"]))?;
     result
 }

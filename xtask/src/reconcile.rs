@@ -386,16 +386,21 @@ impl Report {
 /// Compares the sources with planning, again every 2 s for up to `settle` while they differ.
 pub async fn reconcile(info: &StackInfo, settle: Duration) -> Result<Report> {
     let databases = Databases::connect(info).await?;
-    reconcile_with(&databases, settle).await
+    reconcile_with(&databases, settle, &Report::default()).await
 }
 
-pub async fn reconcile_with(databases: &Databases, settle: Duration) -> Result<Report> {
+/// [`reconcile`] on open connections, ignoring the differences already in `baseline`.
+pub async fn reconcile_with(
+    databases: &Databases,
+    settle: Duration,
+    baseline: &Report,
+) -> Result<Report> {
     let started = Instant::now();
     loop {
         // Planning is read after the sources: an event can only make planning newer.
         let expected = databases.expected().await?;
         let actual = databases.actual().await?;
-        let report = Report::compare(&expected, &actual);
+        let report = Report::compare(&expected, &actual).excluding(baseline);
         if report.agrees() || started.elapsed() >= settle {
             return Ok(report);
         }

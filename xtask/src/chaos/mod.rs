@@ -128,8 +128,12 @@ pub fn run(args: ChaosArgs) -> Result<()> {
                 let databases = Databases::connect(&run.info).await?;
                 // Drift that exists before the run (say, events a foreign producer wrote
                 // straight onto a topic) is reported, not blamed on the faults.
-                let baseline =
-                    reconcile::reconcile_with(&databases, Duration::from_secs(30)).await?;
+                let baseline = reconcile::reconcile_with(
+                    &databases,
+                    Duration::from_secs(10),
+                    &reconcile::Report::default(),
+                )
+                .await?;
                 if !baseline.agrees() {
                     let note = format!(
                         "drift before the run, excluded from each phase's reconcile: {}",
@@ -286,9 +290,14 @@ async fn run_phase(
     let dlq_start = blocking(move || dead_letter_ends(&info)).await?;
     generator.begin_phase(format!("{}-{index}", run.tag));
 
-    let before = writes / 3;
-    let during = writes / 3;
+    // A quarter before the fault, half while it lasts (spread over the hold, so writes keep
+    // arriving while the component is dead), the rest once planning caught up.
+    let before = writes / 4;
+    let during = writes / 2;
     let after = writes - before - during;
+    let during_rate = run
+        .rate
+        .min(during as f64 / run.hold.as_secs_f64().max(1.0));
     generator.run(before, run.rate, None).await;
 
     let killed_at = Instant::now();
@@ -315,7 +324,7 @@ async fn run_phase(
             result
         });
         generator
-            .run(during, run.rate, Some(&mut recovered_rx))
+            .run(during, during_rate, Some(&mut recovered_rx))
             .await;
         recovery.await.context("the recovery task panicked")??;
     }
@@ -325,20 +334,30 @@ async fn run_phase(
         "chaos: {} recovered after {recovery_seconds:.1} s",
         fault.name()
     );
-    generator.run(after, run.rate, None).await;
-    let load_after_recovery = recovered_at.elapsed().as_secs_f64();
 
-    let mut ledger = generator.begin_phase(String::new());
-    let mut attempts = 0;
-    while let Err(error) = ledger.resolve_doubts(databases).await {
-        attempts += 1;
-        if attempts >= 10 {
-            return Err(error.context("cannot decide the in-doubt writes"));
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    // Catching up with what accumulated during the fault, without new load.
+    settle_doubts(&mut generator.ledger, databases).await?;
+    let (_, converged_at) = wait_converged(
+        &generator.ledger,
+        databases,
+        recovered_at + run.converge_timeout,
+    )
+    .await;
+    let converge_seconds = converged_at.map(|at| (at - recovered_at).as_secs_f64());
+
+    // Then more load on the recovered system, and everything checked once more.
+    generator.run(after, run.rate, None).await;
+    settle_doubts(&mut generator.ledger, databases).await?;
+    let (comparison, settled_at) = wait_converged(
+        &generator.ledger,
+        databases,
+        Instant::now() + run.converge_timeout,
+    )
+    .await;
+    let converge_seconds = converge_seconds.filter(|_| settled_at.is_some());
+    let ledger = generator.begin_phase(String::new());
     println!(
-        "chaos: {} writes, {} acknowledged, {} unknown ({} happened), {} entities; waiting for planning",
+        "chaos: {} writes, {} acknowledged, {} unknown ({} happened), {} entities",
         ledger.attempted,
         ledger.acknowledged,
         ledger.unknown,
@@ -346,29 +365,8 @@ async fn run_phase(
         ledger.entities()
     );
 
-    let mut comparison = load::Comparison::default();
-    let mut converge_seconds = None;
-    let deadline = recovered_at + run.converge_timeout;
-    loop {
-        match load::compare(&ledger, &databases.planning).await {
-            Ok(current) => {
-                comparison = current;
-                if comparison.clean() {
-                    converge_seconds = Some(recovered_at.elapsed().as_secs_f64());
-                    break;
-                }
-            }
-            Err(error) => println!("chaos: reading planning: {error:#}"),
-        }
-        if Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
     match converge_seconds {
-        Some(s) => println!(
-            "chaos: planning converged {s:.1} s after recovery (the load ran {load_after_recovery:.1} s of that)"
-        ),
+        Some(s) => println!("chaos: planning caught up {s:.1} s after recovery"),
         None => println!(
             "chaos: planning did NOT converge: {} lost, {} duplicated",
             comparison.lost.len(),
@@ -389,9 +387,8 @@ async fn run_phase(
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
 
-    let reconciled = reconcile::reconcile_with(databases, Duration::from_secs(60))
-        .await?
-        .excluding(baseline);
+    let reconciled =
+        reconcile::reconcile_with(databases, Duration::from_secs(60), baseline).await?;
     println!("{}", reconciled.render(5).trim_end());
 
     let mut notes: Vec<String> = Vec::new();
@@ -423,11 +420,6 @@ async fn run_phase(
             .iter()
             .map(|m| format!("poison not dead-lettered: {m}")),
     );
-    if let Some(s) = converge_seconds {
-        notes.push(format!(
-            "converged {s:.1} s after recovery, of which the load ran {load_after_recovery:.1} s"
-        ));
-    }
     Ok(FaultReport {
         fault: fault.name().to_string(),
         description: fault.description().to_string(),
@@ -448,6 +440,40 @@ async fn run_phase(
         reconcile_summary: reconciled.summary(),
         notes,
     })
+}
+
+/// Decides the in-doubt writes from the sources (retrying while a database is coming back).
+async fn settle_doubts(ledger: &mut load::Ledger, databases: &Databases) -> Result<()> {
+    let mut attempts = 0;
+    while let Err(error) = ledger.resolve_doubts(databases).await {
+        attempts += 1;
+        if attempts >= 10 {
+            return Err(error.context("cannot decide the in-doubt writes"));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    Ok(())
+}
+
+/// Polls planning until it matches every entity of `ledger` or `deadline` passes; returns
+/// the last comparison and when it matched.
+async fn wait_converged(
+    ledger: &load::Ledger,
+    databases: &Databases,
+    deadline: Instant,
+) -> (load::Comparison, Option<Instant>) {
+    loop {
+        match load::compare(ledger, &databases.planning).await {
+            Ok(comparison) if comparison.clean() => return (comparison, Some(Instant::now())),
+            Ok(comparison) if Instant::now() > deadline => return (comparison, None),
+            Ok(_) => {}
+            Err(error) => println!("chaos: reading planning: {error:#}"),
+        }
+        if Instant::now() > deadline {
+            return (load::Comparison::default(), None);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 fn write_report(report: &ChaosReport, markdown: &str) -> Result<PathBuf> {

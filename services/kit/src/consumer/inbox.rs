@@ -1,9 +1,14 @@
 //! The inbox: which events a consumer group has applied.
 //!
-//! Retention: rows are kept for [`super::ConsumerSettings::inbox_retention`] (7 days by
-//! default) and purged hourly. Kafka redelivers only messages whose offsets were not committed
-//! (seconds to minutes old), so the window covers redelivery with a wide margin; replaying a
-//! topic from the start (rebuild) clears the group's rows first.
+//! Retention is bounded: rows are kept for [`super::ConsumerSettings::inbox_retention`]
+//! (7 days by default) and purged hourly, so the table holds about a week of events. The
+//! window only has to cover redelivery, and Kafka redelivers only messages whose offsets were
+//! not committed yet: at most the last 5 s of work before a crash (the auto-commit interval),
+//! or a partition's in-flight messages at a rebalance — seconds to minutes old. A deliberate
+//! replay from the beginning (`cargo xtask rebuild planning`) deletes the group's rows first,
+//! so the replayed events apply again. Dead-lettered messages leave a marker row
+//! (`dead-letter/<topic>:<partition>:<offset>`) under the same retention, so a redelivered
+//! poison message is not dead-lettered twice.
 
 use std::time::Duration;
 
