@@ -117,11 +117,15 @@ async fn empty_read_model(databases: &Databases) -> Result<()> {
         .await
         .context("emptying planning's read model")?;
     let groups: Vec<&str> = PLANNING_GROUPS.iter().map(|(group, _)| *group).collect();
-    sqlx::query("DELETE FROM inbox WHERE consumer_group = ANY($1)")
-        .bind(&groups)
-        .execute(&mut *tx)
-        .await
-        .context("deleting planning's inbox rows")?;
+    // Dead-letter markers stay: the replay then skips poison it already dead-lettered
+    // instead of copying it to the dead-letter topic a second time.
+    sqlx::query(
+        "DELETE FROM inbox WHERE consumer_group = ANY($1) AND event_id NOT LIKE 'dead-letter/%'",
+    )
+    .bind(&groups)
+    .execute(&mut *tx)
+    .await
+    .context("deleting planning's inbox rows")?;
     tx.commit().await?;
     Ok(())
 }

@@ -344,6 +344,12 @@ async fn run_phase(
     )
     .await;
     let converge_seconds = converged_at.map(|at| (at - recovered_at).as_secs_f64());
+    let restarted_at = if fault == Fault::Poison {
+        killed_at
+    } else {
+        killed_at + run.hold
+    };
+    let restart_to_converged = converged_at.map(|at| (at - restarted_at).as_secs_f64());
 
     // Then more load on the recovered system, and everything checked once more.
     generator.run(after, run.rate, None).await;
@@ -355,6 +361,7 @@ async fn run_phase(
     )
     .await;
     let converge_seconds = converge_seconds.filter(|_| settled_at.is_some());
+    let restart_to_converged = restart_to_converged.filter(|_| settled_at.is_some());
     let ledger = generator.begin_phase(String::new());
     println!(
         "chaos: {} writes, {} acknowledged, {} unknown ({} happened), {} entities",
@@ -366,7 +373,10 @@ async fn run_phase(
     );
 
     match converge_seconds {
-        Some(s) => println!("chaos: planning caught up {s:.1} s after recovery"),
+        Some(s) => println!(
+            "chaos: planning caught up {:.1} s after the restart, {s:.1} s after the system was ready",
+            restart_to_converged.unwrap_or_default()
+        ),
         None => println!(
             "chaos: planning did NOT converge: {} lost, {} duplicated",
             comparison.lost.len(),
@@ -436,6 +446,7 @@ async fn run_phase(
         unexpected_dead_letters: verdict.unexpected.len(),
         recovery_seconds,
         converge_seconds,
+        restart_to_converged_seconds: restart_to_converged,
         reconcile_clean: reconciled.agrees(),
         reconcile_summary: reconciled.summary(),
         notes,

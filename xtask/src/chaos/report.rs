@@ -37,6 +37,9 @@ pub struct FaultReport {
     /// Seconds from recovery until planning matched every entity of the phase; `None` when
     /// it did not within the timeout.
     pub converge_seconds: Option<f64>,
+    /// Seconds from the restart (the end of the hold; the injection for poison) until
+    /// planning matched: the catch-up including the component's own start.
+    pub restart_to_converged_seconds: Option<f64>,
     pub reconcile_clean: bool,
     pub reconcile_summary: String,
     /// Anything worth knowing about this phase (first lost ids, failures of the harness).
@@ -106,12 +109,12 @@ impl ChaosReport {
             self.duration_seconds
         );
         out.push_str(
-            "| fault | events sent | acked / unknown→happened | lost | duplicated | dead-lettered (poison / other) | recovery | converged after recovery | reconcile | result |\n\
+            "| fault | events sent | acked / unknown→happened | lost | duplicated | dead-lettered (poison / other) | kill → ready | converged after restart / after ready | reconcile | result |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
         );
         for fault in &self.faults {
             out.push_str(&format!(
-                "| {} | {} | {} / {}→{} | {} | {} | {} ({} of {} / {}) | {:.1} s | {} | {} | {} |\n",
+                "| {} | {} | {} / {}→{} | {} | {} | {} ({} of {} / {}) | {:.1} s | {} / {} | {} | {} |\n",
                 fault.fault,
                 fault.events_sent(),
                 fault.acknowledged,
@@ -124,9 +127,8 @@ impl ChaosReport {
                 fault.poison_injected,
                 fault.unexpected_dead_letters,
                 fault.recovery_seconds,
-                fault
-                    .converge_seconds
-                    .map_or_else(|| "no".to_string(), |s| format!("{s:.1} s")),
+                seconds(fault.restart_to_converged_seconds),
+                seconds(fault.converge_seconds),
                 if fault.reconcile_clean { "clean" } else { "drift" },
                 if fault.passed() { "pass" } else { "FAIL" },
             ));
@@ -164,6 +166,10 @@ impl ChaosReport {
         }
         out
     }
+}
+
+fn seconds(value: Option<f64>) -> String {
+    value.map_or_else(|| "never".to_string(), |s| format!("{s:.1} s"))
 }
 
 #[cfg(test)]
@@ -245,6 +251,8 @@ mod tests {
         report.faults[1].lost = 2;
         assert!(!report.passed());
         assert!(report.markdown().contains("| b | 57 | 55 / 5→2 | 2 | 0 |"));
+        report.faults[1].converge_seconds = None;
+        assert!(report.markdown().contains("| never / never |"));
         assert!(report.markdown().contains("FAIL"));
         assert!(
             !ChaosReport::default().passed(),
