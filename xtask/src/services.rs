@@ -65,6 +65,7 @@ impl Service {
             Role::All => self.binary(),
             Role::Web => format!("{}-web", self.binary()),
             Role::Consumer => format!("{}-consumer", self.binary()),
+            Role::SecondConsumer => format!("{}-consumer-2", self.binary()),
         }
     }
 
@@ -89,6 +90,9 @@ pub enum Role {
     All,
     Web,
     Consumer,
+    /// Another consumer process in the same groups: partitions are shared and move between
+    /// the two on every join and leave (chaos's rebalance fault).
+    SecondConsumer,
 }
 
 impl Role {
@@ -96,12 +100,12 @@ impl Role {
         match self {
             Self::All => "all",
             Self::Web => "web",
-            Self::Consumer => "consumer",
+            Self::Consumer | Self::SecondConsumer => "consumer",
         }
     }
 
     fn serves_http(self) -> bool {
-        self != Self::Consumer
+        matches!(self, Self::All | Self::Web)
     }
 }
 
@@ -269,7 +273,7 @@ pub fn wait_healthy(config: &StackConfig, service: Service, timeout: Duration) -
 /// Stops one service cleanly (SIGTERM, SIGKILL after a grace period), whether it runs as
 /// one process or split.
 pub fn stop(config: &StackConfig, service: Service) -> Result<()> {
-    for role in [Role::All, Role::Web, Role::Consumer] {
+    for role in [Role::All, Role::Web, Role::Consumer, Role::SecondConsumer] {
         stop_role(config, service, role)?;
     }
     Ok(())

@@ -17,6 +17,7 @@ pub const GROUPS: [&str; 3] = [
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Fault {
+    PlanningRebalance,
     PlanningConsumers,
     AccountingCdcConsumer,
     KafkaConnect,
@@ -26,7 +27,8 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 6] = [
+    pub const ALL: [Fault; 7] = [
+        Fault::PlanningRebalance,
         Fault::PlanningConsumers,
         Fault::AccountingCdcConsumer,
         Fault::KafkaConnect,
@@ -37,6 +39,7 @@ impl Fault {
 
     pub fn name(self) -> &'static str {
         match self {
+            Self::PlanningRebalance => "planning-rebalance",
             Self::PlanningConsumers => "planning-consumers",
             Self::AccountingCdcConsumer => "accounting-cdc-consumer",
             Self::KafkaConnect => "kafka-connect",
@@ -48,6 +51,10 @@ impl Fault {
 
     pub fn description(self) -> &'static str {
         match self {
+            Self::PlanningRebalance => {
+                "a second planning consumer process joins both groups (partitions move to it), \
+                 then leaves with SIGTERM after the hold (they move back): revocations under load"
+            }
             Self::PlanningConsumers => {
                 "kill -9 of planning's consumer process (both groups), restarted after the hold"
             }
@@ -71,9 +78,13 @@ impl Fault {
         }
     }
 
-    /// Kills the component (not for [`Fault::Poison`], which injects instead).
-    pub fn kill(self, config: &StackConfig) -> Result<()> {
+    /// Kills the component ([`Fault::Poison`] injects instead, [`Fault::PlanningRebalance`]
+    /// adds a consumer).
+    pub fn kill(self, config: &StackConfig, info: &StackInfo) -> Result<()> {
         match self {
+            Self::PlanningRebalance => {
+                services::start_role(config, info, Service::Planning, Role::SecondConsumer)
+            }
             Self::PlanningConsumers => services::kill(config, Service::Planning, Role::Consumer),
             Self::AccountingCdcConsumer => {
                 services::kill(config, Service::Accounting, Role::Consumer)
@@ -88,6 +99,9 @@ impl Fault {
     /// Restarts what [`Fault::kill`] killed and waits until the system is whole again.
     pub fn recover(self, config: &StackConfig, info: &StackInfo) -> Result<()> {
         match self {
+            Self::PlanningRebalance => {
+                services::stop_role(config, Service::Planning, Role::SecondConsumer)?
+            }
             Self::PlanningConsumers => {
                 services::start_role(config, info, Service::Planning, Role::Consumer)?
             }

@@ -50,10 +50,11 @@ const WATCHED_TOPICS: [&str; 3] = [
 
 #[derive(Args)]
 pub struct ChaosArgs {
-    /// CI mode: 300 writes at 15/s, every fault once, a few minutes in all.
+    /// CI mode: 350 writes at 15/s, every fault once, a few minutes in all.
     #[arg(long)]
     short: bool,
-    /// Writes in total, split evenly across the faults (default 3000; 300 with --short).
+    /// Writes in total, split evenly across the faults (default 3500; 350 with --short). A
+    /// phase stops writing during its fault once the component is back, so fewer may go out.
     #[arg(long)]
     events: Option<u64>,
     /// Writes per second (default 20; 15 with --short).
@@ -62,9 +63,10 @@ pub struct ChaosArgs {
     /// Seed of the load's random choices and of the poison (default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
-    /// Seconds each fault is held before the component is restarted.
-    #[arg(long, default_value_t = 5)]
-    hold: u64,
+    /// Seconds each fault is held before the component is restarted (default 10; 5 with
+    /// --short). Above the consumers' 10 s session timeout, groups lose their members.
+    #[arg(long)]
+    hold: Option<u64>,
     /// Only these faults, comma-separated (default: all, in the documented order).
     #[arg(long, value_enum, value_delimiter = ',')]
     faults: Vec<Fault>,
@@ -86,8 +88,9 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     let started = Instant::now();
     let config = StackConfig::from_env(&crate::project_root())?;
     let mode = if args.short { "short" } else { "long" };
-    let events = args.events.unwrap_or(if args.short { 300 } else { 3000 });
+    let events = args.events.unwrap_or(if args.short { 350 } else { 3500 });
     let rate = args.rate.unwrap_or(if args.short { 15.0 } else { 20.0 });
+    let hold = args.hold.unwrap_or(if args.short { 5 } else { 10 });
     let seed = args.seed.unwrap_or_else(|| {
         u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default()
     });
@@ -101,7 +104,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         seed,
         events_requested: events,
         rate_per_second: rate,
-        down_seconds: args.hold as f64,
+        down_seconds: hold as f64,
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ..Default::default()
     };
@@ -118,7 +121,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
                 info: stack::info(&config),
                 config: config.clone(),
                 rate,
-                hold: Duration::from_secs(args.hold),
+                hold: Duration::from_secs(hold),
                 converge_timeout: Duration::from_secs(args.converge_timeout),
                 tag: format!("chaos{:06x}", seed & 0xff_ffff),
             };
@@ -308,8 +311,8 @@ async fn run_phase(
         injected.extend(phase_poison.iter().cloned());
         generator.run(during, run.rate, None).await;
     } else {
-        let config = run.config.clone();
-        blocking(move || fault.kill(&config)).await?;
+        let (config, info) = (run.config.clone(), run.info.clone());
+        blocking(move || fault.kill(&config, &info)).await?;
         println!(
             "chaos: {} killed; holding {:?} under load",
             fault.name(),
@@ -329,7 +332,13 @@ async fn run_phase(
         recovery.await.context("the recovery task panicked")??;
     }
     let recovered_at = Instant::now();
-    let recovery_seconds = (recovered_at - killed_at).as_secs_f64();
+    // Poison kills nothing: nothing to recover, and the catch-up counts from the end of the
+    // writes that followed it.
+    let recovery_seconds = if fault == Fault::Poison {
+        0.0
+    } else {
+        (recovered_at - killed_at).as_secs_f64()
+    };
     println!(
         "chaos: {} recovered after {recovery_seconds:.1} s",
         fault.name()
@@ -345,7 +354,7 @@ async fn run_phase(
     .await;
     let converge_seconds = converged_at.map(|at| (at - recovered_at).as_secs_f64());
     let restarted_at = if fault == Fault::Poison {
-        killed_at
+        recovered_at
     } else {
         killed_at + run.hold
     };
