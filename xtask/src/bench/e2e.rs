@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use uuid::Uuid;
@@ -24,13 +24,17 @@ use super::procs::{Sampler, Usage};
 use super::report::{self, ConsistencyRun, EntityConsistency, Hop, Percentiles, Replay, Results};
 use super::rest;
 use super::{Bench, Service};
+use crate::rebuild::PLANNING_GROUPS;
 use crate::services;
+
+fn planning_groups() -> Vec<&'static str> {
+    PLANNING_GROUPS.iter().map(|(group, _)| *group).collect()
+}
 
 const PERSON_TOPIC: &str = "public_person_entity_events";
 const SHEET_TOPIC: &str = "public_balance_sheet_entity_events";
 const CDC_TOPIC: &str = "private_accounting_bal_sheet_cdc";
 const TRANSLATOR_GROUP: &str = "accounting-consumer-1";
-const PLANNING_GROUPS: [&str; 2] = ["planning-consumer-1", "planning-consumer-2"];
 
 /// In-flight cap of the open loop: far above what the rates need at normal latencies, so it
 /// only bites when the services stall (and then the wait shows up as latency).
@@ -596,7 +600,7 @@ pub async fn replay(bench: &Bench) -> Result<(Replay, Vec<Usage>)> {
         .await
         .context("emptying planning's read model")?;
     sqlx::query("DELETE FROM inbox WHERE consumer_group = ANY($1)")
-        .bind(PLANNING_GROUPS.as_slice())
+        .bind(planning_groups())
         .execute(&bench.planning_db)
         .await
         .context("deleting planning's inbox rows")?;
@@ -604,10 +608,7 @@ pub async fn replay(bench: &Bench) -> Result<(Replay, Vec<Usage>)> {
         let bootstrap = bootstrap.clone();
         move || {
             let mut messages = 0;
-            for (group, topic) in [
-                (PLANNING_GROUPS[0], PERSON_TOPIC),
-                (PLANNING_GROUPS[1], SHEET_TOPIC),
-            ] {
+            for (group, topic) in PLANNING_GROUPS {
                 messages += reset_to_beginning(&bootstrap, group, topic)?;
             }
             Ok(messages)
@@ -631,7 +632,6 @@ pub async fn replay(bench: &Bench) -> Result<(Replay, Vec<Usage>)> {
     let caught_up = blocking(move || {
         let observers = PLANNING_GROUPS
             .iter()
-            .zip([PERSON_TOPIC, SHEET_TOPIC])
             .map(|(group, topic)| {
                 let consumer = lag::observer(&bootstrap, group)?;
                 let partitions = lag::partitions(&consumer, topic)?;
@@ -661,7 +661,7 @@ pub async fn replay(bench: &Bench) -> Result<(Replay, Vec<Usage>)> {
     let (applied, first, last): (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
         "SELECT count(*), min(processed_at), max(processed_at) FROM inbox WHERE consumer_group = ANY($1)",
     )
-    .bind(PLANNING_GROUPS.as_slice())
+    .bind(planning_groups())
     .fetch_one(&bench.planning_db)
     .await
     .context("counting planning's applied events")?;
@@ -695,31 +695,36 @@ pub async fn replay(bench: &Bench) -> Result<(Replay, Vec<Usage>)> {
     Ok((replay, usage))
 }
 
-/// Commits `group`'s offsets on `topic` at the low watermarks (the group must have no
-/// members: planning is stopped). Returns how many messages the topic holds.
+/// Resets `group` to the beginning of `topic` (planning is stopped, so the group has no
+/// members; one killed rather than stopped stays a member until its session times out, so
+/// retry for a while). Returns how many messages the topic holds.
 fn reset_to_beginning(bootstrap: &str, group: &str, topic: &str) -> Result<i64> {
-    let consumer: BaseConsumer = lag::observer(bootstrap, group)?;
-    let mut list = TopicPartitionList::new();
+    let consumer = lag::observer(bootstrap, group)?;
     let mut messages = 0;
     for partition in lag::partitions(&consumer, topic)? {
         let (low, high) = consumer
             .fetch_watermarks(topic, partition, Duration::from_secs(5))
             .with_context(|| format!("watermarks of {topic}"))?;
         messages += high - low;
-        list.add_partition_offset(topic, partition, Offset::Offset(low))
-            .context("building the offsets")?;
     }
-    // A member that was killed rather than stopped stays in the group until its session
-    // times out; retry until the broker accepts the commit.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let started = Instant::now();
     loop {
-        match consumer.commit(&list, CommitMode::Sync) {
-            Ok(()) => return Ok(messages),
-            Err(error) if Instant::now() < deadline => {
-                println!("bench:   cannot reset {group} yet ({error}); retrying");
+        match crate::kafka_groups::reset_to_beginning(bootstrap, group, &[topic]) {
+            Ok(()) => {
+                if started.elapsed() > Duration::from_secs(1) {
+                    println!("bench:   {group} reset after {:.0?}", started.elapsed());
+                }
+                return Ok(messages);
+            }
+            Err(error) if started.elapsed() < Duration::from_secs(60) => {
+                if started.elapsed() < Duration::from_secs(1) {
+                    println!(
+                        "bench:   {group} still has a member ({error:#}); waiting for its session to expire"
+                    );
+                }
                 std::thread::sleep(Duration::from_secs(2));
             }
-            Err(error) => return Err(error).with_context(|| format!("resetting {group}")),
+            Err(error) => return Err(error),
         }
     }
 }

@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,26 +37,10 @@ pub struct LagSample {
 
 /// A consumer that reads `group`'s committed offsets (never subscribes, never commits).
 pub fn observer(bootstrap_servers: &str, group: &str) -> Result<BaseConsumer> {
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap_servers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .create()
-        .context("cannot create a Kafka consumer")
+    crate::kafka_groups::standalone_consumer(bootstrap_servers, group)
 }
 
-pub fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>> {
-    let metadata = consumer
-        .fetch_metadata(Some(topic), TIMEOUT)
-        .with_context(|| format!("cannot read the metadata of {topic}"))?;
-    match metadata.topics().iter().find(|t| t.name() == topic) {
-        Some(found) if found.error().is_none() => {
-            Ok(found.partitions().iter().map(|p| p.id()).collect())
-        }
-        _ => bail!("topic {topic} does not exist"),
-    }
-}
+pub use crate::kafka_groups::partitions;
 
 /// The group's lag on `topic`: high watermark minus committed offset (the low watermark when
 /// it never committed), summed over partitions.

@@ -305,7 +305,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .build()
             .context("cannot start tokio")?;
         runtime.block_on(async {
-            let mut bench = Bench::connect(plan, config.clone(), info.clone(), launch).await?;
+            let mut bench =
+                Bench::connect(plan, config.clone(), info.clone(), launch.clone()).await?;
             let started_at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
             let mut results = report::Results {
                 label: args.label.clone(),
@@ -365,6 +366,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
         })
     })();
 
+    // A scenario that failed half way may have left a service stopped (the replay stops
+    // planning): start it again, whatever else happened.
+    if Service::ALL
+        .iter()
+        .any(|s| services::running_pid(&config, *s).is_none())
+        && let Err(error) = launch.up()
+    {
+        eprintln!("bench: cannot start the services again: {error:#}");
+    }
     if restart && !args.keep_services {
         println!("\nbench: restarting the services as they were");
         restore_services(&config, &services_before)?;
@@ -452,8 +462,7 @@ impl ServicesLaunch {
 
     /// Starts whichever services are not running, and waits until they are healthy.
     pub fn up(&self) -> Result<()> {
-        let exe = std::env::current_exe().context("cannot find the xtask binary")?;
-        let status = Command::new(exe)
+        let status = Command::new(xtask_binary()?)
             .args(["services", "up"])
             .current_dir(crate::project_root())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
@@ -463,6 +472,22 @@ impl ServicesLaunch {
             bail!("`xtask services up` failed");
         }
         Ok(())
+    }
+}
+
+/// This xtask binary. When cargo rebuilt it while this process runs (others work in the same
+/// tree), `/proc/self/exe` names the replaced file `... (deleted)`: use the new one.
+fn xtask_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the xtask binary")?;
+    if exe.exists() {
+        return Ok(exe);
+    }
+    let text = exe.display().to_string();
+    let rebuilt = PathBuf::from(text.trim_end_matches(" (deleted)"));
+    if rebuilt.exists() {
+        Ok(rebuilt)
+    } else {
+        bail!("the xtask binary {text} is gone")
     }
 }
 

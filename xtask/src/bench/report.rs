@@ -197,20 +197,24 @@ Every timestamp comes from the same machine clock. Hops:
 
 - **person: db → relay**: from `person.created` (`now()` of the person service's transaction, \
 so it also covers the rest of that transaction and its commit) to the Kafka record's timestamp \
-on `public_person_entity_events`, which Debezium sets when it turns the WAL change into a \
-record: WAL flush, logical decoding in the walsender, Debezium's poll loop \
-(`poll.interval.ms`), the Outbox EventRouter.
+on `public_person_entity_events`. The Outbox EventRouter stamps the record with the change \
+event's `ts_ms`, the moment Debezium read the change from the replication stream: WAL flush, \
+logical decoding in the walsender, and Debezium's streaming loop, which sleeps \
+`poll.interval.ms` whenever nothing is pending.
 - **person: relay → planning**: from that record timestamp to planning's `person.updated_at` \
-(`now()` of the consumer's transaction): Connect's producer batching (`linger.ms`), the \
-broker's append, the consumer's fetch, Avro decoding, then the inbox insert and the upsert \
-(the commit itself, about a millisecond, is not included).
+(`now()` of the consumer's transaction): the change waits in Debezium's queue until the \
+Connect task's poll returns a batch (the poll waits up to `poll.interval.ms` for it to fill), \
+then Connect's producer (`linger.ms`), the broker's append, the consumer's fetch, Avro \
+decoding, the inbox insert and the upsert (the commit itself, about a millisecond, is not \
+included).
 - **sheet: request → cdc relay**: from `balance_sheet.date_calculated` (set by the accounting \
 service from its clock before the insert) to the record timestamp on \
-`private_accounting_bal_sheet_cdc` (Debezium CDC, as above).
+`private_accounting_bal_sheet_cdc`. Plain CDC records carry no timestamp of their own, so \
+Connect's producer stamps them when it sends them: this hop includes both Debezium waits.
 - **sheet: cdc → translated**: to accounting's inbox `processed_at` for that record (the \
 translator's transaction: fetch, JSON decode, Avro encode, inbox + outbox rows).
 - **sheet: translated → relay**: to the record timestamp on \
-`public_balance_sheet_entity_events` (the accounting outbox connector).
+`public_balance_sheet_entity_events` (the accounting outbox connector's read, as for persons).
 - **sheet: relay → planning**: to planning's `balance_sheet.updated_at`, as for persons.
 - **e2e** is planning's timestamp minus the moment the load generator received the create \
 response, i.e. how long a client that just got its 201 waits before planning shows the entity.";
