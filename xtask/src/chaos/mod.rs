@@ -314,7 +314,7 @@ async fn run_phase(
         let (config, info) = (run.config.clone(), run.info.clone());
         blocking(move || fault.kill(&config, &info)).await?;
         println!(
-            "chaos: {} killed; holding {:?} under load",
+            "chaos: {} injected; holding {:?} under load",
             fault.name(),
             run.hold
         );
