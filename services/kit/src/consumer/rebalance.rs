@@ -91,8 +91,12 @@ impl ConsumerContext for RuntimeContext {
                      apply messages it still holds (the inbox prevents double effects)"
                 );
             }
-            self.health
-                .update(&topic, partition, |s| s.assigned = false);
+            // The partition's retries (if any) are now its next owner's.
+            self.health.update(&topic, partition, |s| {
+                s.assigned = false;
+                s.retrying_since = None;
+                s.last_error = None;
+            });
         }
         // Whatever the stopped workers stored, committed before the partitions move.
         match consumer.commit_consumer_state(CommitMode::Sync) {
