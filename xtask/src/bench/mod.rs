@@ -114,13 +114,14 @@ impl Plan {
     fn full() -> Self {
         Self {
             rest_concurrency: vec![1, 16, 64],
-            rest_probe: Duration::from_secs(3),
-            rest_measure: Duration::from_secs(6),
+            // Short: every request becomes events that must drain before the next row.
+            rest_probe: Duration::from_secs(2),
+            rest_measure: Duration::from_secs(4),
             e2e_rates: vec![100.0, 500.0, 1000.0],
             e2e_duration: Duration::from_secs(10),
             ladder_rates: vec![250.0, 500.0, 750.0, 1000.0, 1400.0, 2000.0, 2800.0],
-            ladder_step: Duration::from_secs(12),
-            drain_timeout: Duration::from_secs(120),
+            ladder_step: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(90),
             replay_limit: Duration::from_secs(60),
         }
     }
@@ -269,13 +270,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         ServicesLaunch::default()
     };
     if restart {
-        if optimized {
-            println!(
-                "bench: building the services optimized (target/bench; the first build takes minutes)"
-            );
-        }
+        // Build before stopping anything, so the services are down for a second, not for a
+        // build (others working in this tree restart services they find stopped).
+        launch.build()?;
         services::stop_all(&config)?;
         launch.up()?;
+        launch.check_running(&config)?;
     } else if services_before.len() < Service::ALL.len() {
         bail!("the services are not all running: run `cargo xtask services up` first");
     }
@@ -460,8 +460,65 @@ impl ServicesLaunch {
         Self { env }
     }
 
-    /// Starts whichever services are not running, and waits until they are healthy.
+    /// Builds the services as [`ServicesLaunch::up`] will start them.
+    fn build(&self) -> Result<()> {
+        let started = Instant::now();
+        println!(
+            "bench: building the services (optimized builds go to target/bench; the first takes minutes)"
+        );
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command
+            .current_dir(crate::project_root())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .arg("build");
+        for service in Service::ALL {
+            command.args(["-p", &service.binary()]);
+        }
+        if !command
+            .status()
+            .context("cannot run cargo build")?
+            .success()
+        {
+            bail!("building the services failed");
+        }
+        println!("bench: built in {:.1?}", started.elapsed());
+        Ok(())
+    }
+
+    /// Fails when a running service is not the binary this launch starts (someone else
+    /// restarted it meanwhile): the numbers would describe another build.
+    fn check_running(&self, config: &StackConfig) -> Result<()> {
+        let Some((_, target)) = self.env.iter().find(|(k, _)| k == "CARGO_TARGET_DIR") else {
+            return Ok(());
+        };
+        for service in Service::ALL {
+            let pid = services::running_pid(config, service)
+                .with_context(|| format!("{} is not running", service.name()))?;
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            if !exe.starts_with(target) {
+                bail!(
+                    "{} runs {} (pid {pid}), not the bench's build in {target}: someone \
+                     restarted it meanwhile; run again",
+                    service.name(),
+                    exe.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts whichever services are not running, and waits until they are healthy. Tried
+    /// twice: `services up` can take a service it just spawned for dead when it looks before
+    /// the child has exec'd (its command line is still xtask's); the second try finds it
+    /// running and only waits for health.
     pub fn up(&self) -> Result<()> {
+        self.services_up().or_else(|error| {
+            println!("bench: `services up` failed ({error:#}); once more");
+            self.services_up()
+        })
+    }
+
+    fn services_up(&self) -> Result<()> {
         let status = Command::new(xtask_binary()?)
             .args(["services", "up"])
             .current_dir(crate::project_root())

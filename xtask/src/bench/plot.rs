@@ -90,10 +90,12 @@ fn panel(svg: &mut String, chart: &Chart, top: f64) {
         .iter()
         .flat_map(|s| s.points.iter())
         .filter(|(x, y)| x.is_finite() && y.is_finite() && (!chart.x_log || *x > 0.0));
-    let (mut x_min, mut x_max, mut y_max) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    let (mut x_min, mut x_max, mut y_min, mut y_max) =
+        (f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64);
     for (x, y) in points {
         x_min = x_min.min(*x);
         x_max = x_max.max(*x);
+        y_min = y_min.min(*y);
         y_max = y_max.max(*y);
     }
     if !x_min.is_finite() {
@@ -118,8 +120,11 @@ fn panel(svg: &mut String, chart: &Chart, top: f64) {
         let high = if x_max > 0.0 { x_max } else { 1.0 };
         (0.0, high, linear_ticks(0.0, high))
     };
+    // y from 0, or below it when a series goes negative (a backlog can: planning may show an
+    // entity before a slow create response reaches the client).
     let y_high = if y_max > 0.0 { y_max * 1.05 } else { 1.0 };
-    let y_ticks = linear_ticks(0.0, y_high);
+    let y_low = if y_min < 0.0 { y_min * 1.05 } else { 0.0 };
+    let y_ticks = linear_ticks(y_low, y_high);
     let to_x = |x: f64| {
         let fraction = if chart.x_log {
             (x.log10() - x_low.log10()) / (x_high.log10() - x_low.log10())
@@ -128,7 +133,7 @@ fn panel(svg: &mut String, chart: &Chart, top: f64) {
         };
         left + fraction * plot_width
     };
-    let to_y = |y: f64| plot_top + plot_height - y / y_high * plot_height;
+    let to_y = |y: f64| plot_top + plot_height - (y - y_low) / (y_high - y_low) * plot_height;
 
     let _ = writeln!(
         svg,

@@ -26,8 +26,6 @@ const LOAD_FACTOR: f64 = 0.8;
 pub async fn run(bench: &mut Bench) -> Result<Vec<RestRow>> {
     ensure_owners(bench).await?;
     let mut rows = Vec::new();
-    let mut created_persons = Vec::new();
-    let mut created_sheets = Vec::new();
     for endpoint in [Endpoint::Persons, Endpoint::BalanceSheets] {
         for &concurrency in &bench.plan.rest_concurrency.clone() {
             let make = request_maker(bench, endpoint);
@@ -63,10 +61,13 @@ pub async fn run(bench: &mut Bench) -> Result<Vec<RestRow>> {
                 run.successes()
                     .filter_map(|s| s.outcome.as_ref().ok().copied()),
             );
-            match endpoint {
-                Endpoint::Persons => created_persons.extend(ids),
-                Endpoint::BalanceSheets => created_sheets.extend(ids),
-            }
+            let (persons, sheets): (Vec<Uuid>, Vec<Uuid>) = match endpoint {
+                Endpoint::Persons => (ids.collect(), Vec::new()),
+                Endpoint::BalanceSheets => (Vec::new(), ids.collect()),
+            };
+            // What this row wrote flows on to planning; let it drain before the next row, so
+            // the next one does not compete with this one's relay and consumers for the CPU.
+            e2e::wait_visible(bench, &persons, &sheets).await?;
             rows.push(RestRow {
                 endpoint: format!("POST {}", endpoint.path()),
                 concurrency,
@@ -78,9 +79,6 @@ pub async fn run(bench: &mut Bench) -> Result<Vec<RestRow>> {
             });
         }
     }
-    // Everything written here flows to planning; the next scenario must not measure this
-    // backlog draining.
-    e2e::wait_visible(bench, &created_persons, &created_sheets).await?;
     Ok(rows)
 }
 
