@@ -251,7 +251,11 @@ pub fn wait_healthy(config: &StackConfig, service: Service, timeout: Duration) -
             );
             return Ok(());
         }
-        if running_pid(config, service).is_none() {
+        // Liveness by pid alone: right after the spawn the child may not have exec'd the
+        // service binary yet, so its command line does not name it.
+        let alive = process::read_pid_file(&service.role_pid_file(config, Role::All))
+            .is_some_and(process::is_alive);
+        if !alive {
             bail!(
                 "the {} service died while starting; last lines of {}:\n{}",
                 service.name(),

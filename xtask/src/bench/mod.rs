@@ -507,15 +507,9 @@ impl ServicesLaunch {
         Ok(())
     }
 
-    /// Starts whichever services are not running, and waits until they are healthy. Tried
-    /// twice: `services up` can take a service it just spawned for dead when it looks before
-    /// the child has exec'd (its command line is still xtask's); the second try finds it
-    /// running and only waits for health.
+    /// Starts whichever services are not running, and waits until they are healthy.
     pub fn up(&self) -> Result<()> {
-        self.services_up().or_else(|error| {
-            println!("bench: `services up` failed ({error:#}); once more");
-            self.services_up()
-        })
+        self.services_up()
     }
 
     fn services_up(&self) -> Result<()> {
