@@ -3,7 +3,7 @@
 # Not built on the project's machines (they have no Docker engine): written to the same
 # facts as the local stack (`cargo xtask stack`), untested here.
 #
-# Keep the build context small with a .dockerignore listing target/ and .stack/.
+# .dockerignore keeps target/ and .stack/ out of the build context.
 
 FROM rust:1-bookworm AS build
 WORKDIR /src
