@@ -190,6 +190,47 @@ async fn person_updates_and_deletes_reach_planning() -> Result<()> {
     Ok(())
 }
 
+#[tokio::test]
+async fn balance_sheet_updates_and_deletes_reach_planning() -> Result<()> {
+    let person = create_person("Marge", "Simpson", Some(midnight(1956, 3, 19)?)).await?;
+    let sheet = create_balance_sheet(person.id, 1_000, 500).await?;
+    wait_for_ratios(person.id, "ratio 0.5", |r| {
+        r.is_some_and(|r| r.result.ratio == Some(0.5))
+    })
+    .await?;
+
+    // PATCH one field: the others keep their values (liabilities stays 500).
+    let patch = accounting_api::BalanceSheetPatch {
+        assets: Some(2_000),
+        ..Default::default()
+    };
+    let accounting_api::UpdateBalanceSheetResponse::Ok(patched) =
+        accounting().update_balance_sheet(sheet.id, &patch).await?;
+    assert_eq!((patched.assets, patched.liabilities), (2_000, 500));
+    assert_eq!(patched.date_calculated, sheet.date_calculated);
+    wait_for_ratios(person.id, "ratio 0.75", |r| {
+        r.is_some_and(|r| r.result.ratio == Some(0.75))
+    })
+    .await?;
+
+    // DELETE: planning has no balance sheet for the person any more.
+    accounting().delete_balance_sheet(sheet.id).await?;
+    let ratio = wait_for_ratios(person.id, "no balance sheet", |r| {
+        r.is_some_and(|r| r.result.ratio.is_none())
+    })
+    .await?
+    .context("ratios")?;
+    assert!(
+        ratio
+            .result
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("no balance sheet")),
+        "{ratio:?}"
+    );
+    Ok(())
+}
+
 /// Registers the seed's person schema under the topic's subject, as a foreign producer would,
 /// and returns its id and the parsed schema.
 fn register_seed_person_schema(stack: &Stack) -> Result<(u32, Schema)> {

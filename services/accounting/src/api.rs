@@ -5,11 +5,12 @@ use chrono::Utc;
 use contract_runtime::{ApiError, RequestContext};
 use contracts::accounting_api::*;
 use service_kit::health::HealthChecker;
+use service_kit::http::database_unavailable;
 use service_kit::pagination::Page;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::store::{self, BalanceSheetRow};
+use crate::store::{self, BalanceSheetChanges, BalanceSheetRow};
 
 pub struct AccountingService {
     pool: PgPool,
@@ -32,10 +33,6 @@ fn to_model(row: BalanceSheetRow) -> BalanceSheet {
     }
 }
 
-fn unavailable(error: sqlx::Error) -> ApiError {
-    ApiError::Unavailable(format!("database: {error}"))
-}
-
 fn not_found(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("no balance sheet with id {id}"))
 }
@@ -46,11 +43,13 @@ impl AccountingApi for AccountingService {
         context: RequestContext,
         params: ListBalanceSheetsParams,
     ) -> Result<ListBalanceSheetsResponse, ApiError> {
-        let count = store::count(&self.pool).await.map_err(unavailable)?;
+        let count = store::count(&self.pool)
+            .await
+            .map_err(database_unavailable)?;
         let page = Page::of(&context, "/api/balance-sheets/", params.page, count)?;
         let rows = store::page(&self.pool, page.offset, page.limit)
             .await
-            .map_err(unavailable)?;
+            .map_err(database_unavailable)?;
         Ok(ListBalanceSheetsResponse::Ok(BalanceSheetPage {
             count,
             next: page.next,
@@ -71,7 +70,9 @@ impl AccountingApi for AccountingService {
             assets: body.assets,
             liabilities: body.liabilities,
         };
-        let row = store::insert(&self.pool, &row).await.map_err(unavailable)?;
+        let row = store::insert(&self.pool, &row)
+            .await
+            .map_err(database_unavailable)?;
         tracing::info!(balance_sheet_id = %row.id, person_id = %row.person_id, "balance sheet created");
         Ok(CreateBalanceSheetResponse::Created(to_model(row)))
     }
@@ -83,7 +84,7 @@ impl AccountingApi for AccountingService {
     ) -> Result<GetBalanceSheetResponse, ApiError> {
         let row = store::get(&self.pool, params.id)
             .await
-            .map_err(unavailable)?
+            .map_err(database_unavailable)?
             .ok_or_else(|| not_found(params.id))?;
         Ok(GetBalanceSheetResponse::Ok(to_model(row)))
     }
@@ -94,20 +95,16 @@ impl AccountingApi for AccountingService {
         params: ReplaceBalanceSheetParams,
         body: BalanceSheetInput,
     ) -> Result<ReplaceBalanceSheetResponse, ApiError> {
-        let current = store::get(&self.pool, params.id)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| not_found(params.id))?;
-        let row = BalanceSheetRow {
-            id: params.id,
-            person_id: body.person_id,
-            date_calculated: body.date_calculated.unwrap_or(current.date_calculated),
-            assets: body.assets,
-            liabilities: body.liabilities,
+        // A replacement without `date_calculated` keeps the stored one.
+        let changes = BalanceSheetChanges {
+            person_id: Some(body.person_id),
+            date_calculated: body.date_calculated,
+            assets: Some(body.assets),
+            liabilities: Some(body.liabilities),
         };
-        let row = store::update(&self.pool, &row)
+        let row = store::update(&self.pool, params.id, &changes)
             .await
-            .map_err(unavailable)?
+            .map_err(database_unavailable)?
             .ok_or_else(|| not_found(params.id))?;
         Ok(ReplaceBalanceSheetResponse::Ok(to_model(row)))
     }
@@ -118,20 +115,15 @@ impl AccountingApi for AccountingService {
         params: UpdateBalanceSheetParams,
         body: BalanceSheetPatch,
     ) -> Result<UpdateBalanceSheetResponse, ApiError> {
-        let current = store::get(&self.pool, params.id)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| not_found(params.id))?;
-        let row = BalanceSheetRow {
-            id: params.id,
-            person_id: body.person_id.unwrap_or(current.person_id),
-            date_calculated: body.date_calculated.unwrap_or(current.date_calculated),
-            assets: body.assets.unwrap_or(current.assets),
-            liabilities: body.liabilities.unwrap_or(current.liabilities),
+        let changes = BalanceSheetChanges {
+            person_id: body.person_id,
+            date_calculated: body.date_calculated,
+            assets: body.assets,
+            liabilities: body.liabilities,
         };
-        let row = store::update(&self.pool, &row)
+        let row = store::update(&self.pool, params.id, &changes)
             .await
-            .map_err(unavailable)?
+            .map_err(database_unavailable)?
             .ok_or_else(|| not_found(params.id))?;
         Ok(UpdateBalanceSheetResponse::Ok(to_model(row)))
     }
@@ -143,7 +135,7 @@ impl AccountingApi for AccountingService {
     ) -> Result<DeleteBalanceSheetResponse, ApiError> {
         if !store::delete(&self.pool, params.id)
             .await
-            .map_err(unavailable)?
+            .map_err(database_unavailable)?
         {
             return Err(not_found(params.id));
         }
@@ -151,11 +143,9 @@ impl AccountingApi for AccountingService {
     }
 
     async fn health(&self, _context: RequestContext) -> Result<HealthResponse, ApiError> {
-        let health = self.health.check().await;
-        Ok(if health.is_ok() {
-            HealthResponse::Ok(health)
-        } else {
-            HealthResponse::ServiceUnavailable(health)
-        })
+        Ok(self
+            .health
+            .respond(HealthResponse::Ok, HealthResponse::ServiceUnavailable)
+            .await)
     }
 }

@@ -50,16 +50,32 @@ pub async fn insert(pool: &PgPool, row: &BalanceSheetRow) -> sqlx::Result<Balanc
     .await
 }
 
-pub async fn update(pool: &PgPool, row: &BalanceSheetRow) -> sqlx::Result<Option<BalanceSheetRow>> {
+/// The fields a PUT or PATCH changes; `None` keeps the stored value.
+#[derive(Debug, Default)]
+pub struct BalanceSheetChanges {
+    pub person_id: Option<Uuid>,
+    pub date_calculated: Option<DateTime<Utc>>,
+    pub assets: Option<i64>,
+    pub liabilities: Option<i64>,
+}
+
+/// Applies `changes` in one statement, so concurrent updates of one sheet cannot lose each
+/// other's fields.
+pub async fn update(
+    pool: &PgPool,
+    id: Uuid,
+    changes: &BalanceSheetChanges,
+) -> sqlx::Result<Option<BalanceSheetRow>> {
     sqlx::query_as(
-        "UPDATE balance_sheet SET person_id = $2, date_calculated = $3, assets = $4, liabilities = $5 \
-         WHERE id = $1 RETURNING *",
+        "UPDATE balance_sheet SET person_id = COALESCE($2, person_id), \
+         date_calculated = COALESCE($3, date_calculated), assets = COALESCE($4, assets), \
+         liabilities = COALESCE($5, liabilities) WHERE id = $1 RETURNING *",
     )
-    .bind(row.id)
-    .bind(row.person_id)
-    .bind(row.date_calculated)
-    .bind(row.assets)
-    .bind(row.liabilities)
+    .bind(id)
+    .bind(changes.person_id)
+    .bind(changes.date_calculated)
+    .bind(changes.assets)
+    .bind(changes.liabilities)
     .fetch_optional(pool)
     .await
 }

@@ -47,6 +47,17 @@ impl HealthChecker {
         self
     }
 
+    /// The health as an operation's response: `ready` when every check passes, else
+    /// `unavailable` (the generated `HealthResponse::Ok` / `::ServiceUnavailable`).
+    pub async fn respond<R>(&self, ready: fn(Health) -> R, unavailable: fn(Health) -> R) -> R {
+        let health = self.check().await;
+        if health.is_ok() {
+            ready(health)
+        } else {
+            unavailable(health)
+        }
+    }
+
     pub async fn check(&self) -> Health {
         let (database, broker, registry) =
             tokio::join!(self.database(), self.broker(), self.registry());

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use axum::Router;
+use contract_runtime::ApiError;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
@@ -21,4 +22,10 @@ pub async fn serve(
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
         .context("HTTP server failed")
+}
+
+/// A database failure as an API answers it: `503`, worth retrying (the pool timed out, the
+/// server restarts), never a `500` that blames the request.
+pub fn database_unavailable(error: sqlx::Error) -> ApiError {
+    ApiError::Unavailable(format!("database: {error}"))
 }

@@ -5,6 +5,7 @@ use contracts::events;
 use contracts::person_api::*;
 use service_kit::conventions::UNKNOWN_DATE_OF_BIRTH;
 use service_kit::health::HealthChecker;
+use service_kit::http::database_unavailable;
 use service_kit::outbox::{Outbox, OutboxError};
 use service_kit::pagination::Page;
 use sqlx::PgPool;
@@ -31,15 +32,15 @@ impl PersonService {
         &self,
         change: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<Option<PersonRow>, sqlx::Error>,
     ) -> Result<Option<PersonRow>, ApiError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        let Some(row) = change(&mut tx).await.map_err(unavailable)? else {
+        let mut tx = self.pool.begin().await.map_err(database_unavailable)?;
+        let Some(row) = change(&mut tx).await.map_err(database_unavailable)? else {
             return Ok(None);
         };
         self.outbox
             .publish(&mut tx, &canonical(&row))
             .await
             .map_err(outbox_failed)?;
-        tx.commit().await.map_err(unavailable)?;
+        tx.commit().await.map_err(database_unavailable)?;
         Ok(Some(row))
     }
 }
@@ -69,10 +70,6 @@ fn to_model(row: PersonRow) -> Person {
     }
 }
 
-fn unavailable(error: sqlx::Error) -> ApiError {
-    ApiError::Unavailable(format!("database: {error}"))
-}
-
 fn outbox_failed(error: OutboxError) -> ApiError {
     if error.is_transient() {
         ApiError::Unavailable(error.to_string())
@@ -91,11 +88,13 @@ impl PersonApi for PersonService {
         context: RequestContext,
         params: ListPersonsParams,
     ) -> Result<ListPersonsResponse, ApiError> {
-        let count = store::count(&self.pool).await.map_err(unavailable)?;
+        let count = store::count(&self.pool)
+            .await
+            .map_err(database_unavailable)?;
         let page = Page::of(&context, "/api/persons/", params.page, count)?;
         let rows = store::page(&self.pool, page.offset, page.limit)
             .await
-            .map_err(unavailable)?;
+            .map_err(database_unavailable)?;
         Ok(ListPersonsResponse::Ok(PersonPage {
             count,
             next: page.next,
@@ -129,7 +128,7 @@ impl PersonApi for PersonService {
     ) -> Result<GetPersonResponse, ApiError> {
         let row = store::get(&self.pool, params.id)
             .await
-            .map_err(unavailable)?
+            .map_err(database_unavailable)?
             .ok_or_else(|| not_found(params.id))?;
         Ok(GetPersonResponse::Ok(to_model(row)))
     }
@@ -180,10 +179,10 @@ impl PersonApi for PersonService {
         _context: RequestContext,
         params: DeletePersonParams,
     ) -> Result<DeletePersonResponse, ApiError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.pool.begin().await.map_err(database_unavailable)?;
         if !store::delete(&mut tx, params.id)
             .await
-            .map_err(unavailable)?
+            .map_err(database_unavailable)?
         {
             return Err(not_found(params.id));
         }
@@ -192,17 +191,15 @@ impl PersonApi for PersonService {
             .publish_tombstone::<events::Person>(&mut tx, &params.id.to_string())
             .await
             .map_err(outbox_failed)?;
-        tx.commit().await.map_err(unavailable)?;
+        tx.commit().await.map_err(database_unavailable)?;
         tracing::info!(person_id = %params.id, "person deleted");
         Ok(DeletePersonResponse::NoContent)
     }
 
     async fn health(&self, _context: RequestContext) -> Result<HealthResponse, ApiError> {
-        let health = self.health.check().await;
-        Ok(if health.is_ok() {
-            HealthResponse::Ok(health)
-        } else {
-            HealthResponse::ServiceUnavailable(health)
-        })
+        Ok(self
+            .health
+            .respond(HealthResponse::Ok, HealthResponse::ServiceUnavailable)
+            .await)
     }
 }

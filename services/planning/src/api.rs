@@ -4,6 +4,7 @@ use chrono::Utc;
 use contract_runtime::{ApiError, RequestContext};
 use contracts::planning_api::*;
 use service_kit::health::HealthChecker;
+use service_kit::http::database_unavailable;
 use sqlx::PgPool;
 
 use crate::{ratio, store};
@@ -19,10 +20,6 @@ impl PlanningService {
     }
 }
 
-fn unavailable(error: sqlx::Error) -> ApiError {
-    ApiError::Unavailable(format!("database: {error}"))
-}
-
 impl PlanningApi for PlanningService {
     async fn get_ratios(
         &self,
@@ -32,7 +29,7 @@ impl PlanningApi for PlanningService {
         let as_of = Utc::now();
         let birth = store::person_birth(&self.pool, params.person_id)
             .await
-            .map_err(unavailable)?
+            .map_err(database_unavailable)?
             .ok_or_else(|| {
                 ApiError::NotFound(format!(
                     "planning knows no person with id {}",
@@ -41,18 +38,16 @@ impl PlanningApi for PlanningService {
             })?;
         let figures = store::latest_figures(&self.pool, params.person_id, as_of)
             .await
-            .map_err(unavailable)?;
+            .map_err(database_unavailable)?;
         Ok(GetRatiosResponse::Ok(vec![
             ratio::net_worth_to_total_assets(figures, birth, as_of.date_naive()),
         ]))
     }
 
     async fn health(&self, _context: RequestContext) -> Result<HealthResponse, ApiError> {
-        let health = self.health.check().await;
-        Ok(if health.is_ok() {
-            HealthResponse::Ok(health)
-        } else {
-            HealthResponse::ServiceUnavailable(health)
-        })
+        Ok(self
+            .health
+            .respond(HealthResponse::Ok, HealthResponse::ServiceUnavailable)
+            .await)
     }
 }
