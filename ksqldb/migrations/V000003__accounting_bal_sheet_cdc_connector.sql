@@ -25,7 +25,8 @@ CREATE SOURCE CONNECTOR IF NOT EXISTS accounting_bal_sheet_cdc WITH (
     -- sheets created while no connector existed are not lost.
     'snapshot.mode' = 'initial',
 
-    'poll.interval.ms' = '100',
+    -- As for the outbox connectors (bench/results/tuning.md).
+    'poll.interval.ms' = '25',
     'heartbeat.interval.ms' = '10000',
     'heartbeat.action.query' = 'SELECT pg_logical_emit_message(false, ''stack-heartbeat'', now()::text)',
     'message.prefix.exclude.list' = 'stack-heartbeat',
