@@ -166,15 +166,7 @@ impl RegistryClient {
                 schema_type: "AVRO",
             });
         let response = self.send(request, "registration", subject).await?;
-        let body: RegisterResponse =
-            response
-                .json()
-                .await
-                .map_err(|source| RegistryError::BadAnswer {
-                    what: "registration",
-                    subject: subject.into(),
-                    source,
-                })?;
+        let body: RegisterResponse = read_json(response, "registration", subject).await?;
         Ok(body.id)
     }
 
@@ -202,28 +194,10 @@ impl RegistryClient {
         subject: &str,
     ) -> Result<Option<Compatibility>, RegistryError> {
         let url = format!("{}/config/{}", self.base_url, subject);
-        let response =
-            self.http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|source| RegistryError::Unreachable {
-                    url: url.clone(),
-                    source,
-                })?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
+        let Some(response) = self.get_unless_missing(&url, subject).await? else {
             return Ok(None);
-        }
-        let response = check_status(response, "reading compatibility", subject).await?;
-        let body: ConfigResponse =
-            response
-                .json()
-                .await
-                .map_err(|source| RegistryError::BadAnswer {
-                    what: "reading compatibility",
-                    subject: subject.into(),
-                    source,
-                })?;
+        };
+        let body: ConfigResponse = read_json(response, "reading compatibility", subject).await?;
         Ok(Some(body.compatibility_level))
     }
 
@@ -234,15 +208,7 @@ impl RegistryClient {
         let Some(response) = response else {
             return Ok(Vec::new());
         };
-        let mut versions: Vec<u32> =
-            response
-                .json()
-                .await
-                .map_err(|source| RegistryError::BadAnswer {
-                    what: "listing versions",
-                    subject: subject.into(),
-                    source,
-                })?;
+        let mut versions: Vec<u32> = read_json(response, "listing versions", subject).await?;
         versions.sort_unstable();
         Ok(versions)
     }
@@ -259,14 +225,7 @@ impl RegistryClient {
         );
         let request = self.http.get(&url);
         let response = self.send(request, "reading a version", subject).await?;
-        response
-            .json()
-            .await
-            .map_err(|source| RegistryError::BadAnswer {
-                what: "reading a version",
-                subject: subject.into(),
-                source,
-            })
+        read_json(response, "reading a version", subject).await
     }
 
     /// Asks the registry whether `schema` may follow `version` of `subject` (a number or
@@ -294,14 +253,7 @@ impl RegistryClient {
             .send(request, "checking compatibility", subject)
             .await?;
         let body: CompatibilityResponse =
-            response
-                .json()
-                .await
-                .map_err(|source| RegistryError::BadAnswer {
-                    what: "checking compatibility",
-                    subject: subject.into(),
-                    source,
-                })?;
+            read_json(response, "checking compatibility", subject).await?;
         Ok(body.is_compatible)
     }
 
@@ -361,6 +313,22 @@ impl RegistryClient {
             })?;
         check_status(response, what, subject).await
     }
+}
+
+/// Decodes a successful answer's JSON body.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+    what: &'static str,
+    subject: &str,
+) -> Result<T, RegistryError> {
+    response
+        .json()
+        .await
+        .map_err(|source| RegistryError::BadAnswer {
+            what,
+            subject: subject.into(),
+            source,
+        })
 }
 
 async fn check_status(
