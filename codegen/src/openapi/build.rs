@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 use openapiv3::{
-    Parameter, ParameterSchemaOrContent, ReferenceOr, RequestBody, Response, SecurityScheme,
-    StatusCode,
+    Components, Parameter, ParameterSchemaOrContent, ReferenceOr, RequestBody, Response,
+    SecurityScheme, StatusCode,
 };
 
 use super::Spec;
@@ -714,35 +714,9 @@ impl<'s> Builder<'s> {
         body: &'s ReferenceOr<RequestBody>,
         at: &str,
     ) -> Result<(&'s RequestBody, String)> {
-        let spec: &'s Spec = self.spec;
-        match body {
-            ReferenceOr::Item(body) => Ok((body, at.to_string())),
-            ReferenceOr::Reference { reference } => {
-                let name = reference
-                    .strip_prefix("#/components/requestBodies/")
-                    .ok_or_else(|| {
-                        self.spec.unsupported(
-                            &format!("{at}/$ref"),
-                            format!(
-                                "`$ref: {reference}` (expected #/components/requestBodies/<name>)"
-                            ),
-                        )
-                    })?;
-                let found = spec
-                    .doc
-                    .components
-                    .as_ref()
-                    .and_then(|c| c.request_bodies.get(name));
-                match found {
-                    Some(ReferenceOr::Item(body)) => {
-                        Ok((body, pointer(["components", "requestBodies", name])))
-                    }
-                    _ => Err(self
-                        .spec
-                        .invalid(&format!("{at}/$ref"), "no such request body")),
-                }
-            }
-        }
+        self.resolve_component(body, at, "requestBodies", "request body", |c, name| {
+            c.request_bodies.get(name)
+        })
     }
 
     fn resolve_parameter(
@@ -750,35 +724,9 @@ impl<'s> Builder<'s> {
         parameter: &'s ReferenceOr<Parameter>,
         at: &str,
     ) -> Result<(&'s Parameter, String)> {
-        let spec: &'s Spec = self.spec;
-        match parameter {
-            ReferenceOr::Item(parameter) => Ok((parameter, at.to_string())),
-            ReferenceOr::Reference { reference } => {
-                let name = reference
-                    .strip_prefix("#/components/parameters/")
-                    .ok_or_else(|| {
-                        self.spec.unsupported(
-                            &format!("{at}/$ref"),
-                            format!(
-                                "`$ref: {reference}` (expected #/components/parameters/<name>)"
-                            ),
-                        )
-                    })?;
-                let found = spec
-                    .doc
-                    .components
-                    .as_ref()
-                    .and_then(|c| c.parameters.get(name));
-                match found {
-                    Some(ReferenceOr::Item(parameter)) => {
-                        Ok((parameter, pointer(["components", "parameters", name])))
-                    }
-                    _ => Err(self
-                        .spec
-                        .invalid(&format!("{at}/$ref"), "no such parameter")),
-                }
-            }
-        }
+        self.resolve_component(parameter, at, "parameters", "parameter", |c, name| {
+            c.parameters.get(name)
+        })
     }
 
     fn resolve_response(
@@ -786,30 +734,38 @@ impl<'s> Builder<'s> {
         response: &'s ReferenceOr<Response>,
         at: &str,
     ) -> Result<(&'s Response, String)> {
+        self.resolve_component(response, at, "responses", "response", |c, name| {
+            c.responses.get(name)
+        })
+    }
+
+    /// An inline item, or the item a `$ref` names in `#/components/<section>/`, with the JSON
+    /// pointer where it is written.
+    fn resolve_component<T>(
+        &self,
+        item: &'s ReferenceOr<T>,
+        at: &str,
+        section: &str,
+        what: &str,
+        lookup: impl Fn(&'s Components, &str) -> Option<&'s ReferenceOr<T>>,
+    ) -> Result<(&'s T, String)> {
         let spec: &'s Spec = self.spec;
-        match response {
-            ReferenceOr::Item(response) => Ok((response, at.to_string())),
-            ReferenceOr::Reference { reference } => {
-                let name = reference
-                    .strip_prefix("#/components/responses/")
-                    .ok_or_else(|| {
-                        self.spec.unsupported(
-                            &format!("{at}/$ref"),
-                            format!("`$ref: {reference}` (expected #/components/responses/<name>)"),
-                        )
-                    })?;
-                let found = spec
-                    .doc
-                    .components
-                    .as_ref()
-                    .and_then(|c| c.responses.get(name));
-                match found {
-                    Some(ReferenceOr::Item(response)) => {
-                        Ok((response, pointer(["components", "responses", name])))
-                    }
-                    _ => Err(self.spec.invalid(&format!("{at}/$ref"), "no such response")),
-                }
-            }
+        let reference = match item {
+            ReferenceOr::Item(item) => return Ok((item, at.to_string())),
+            ReferenceOr::Reference { reference } => reference,
+        };
+        let prefix = format!("#/components/{section}/");
+        let name = reference.strip_prefix(&prefix).ok_or_else(|| {
+            self.spec.unsupported(
+                &format!("{at}/$ref"),
+                format!("`$ref: {reference}` (expected {prefix}<name>)"),
+            )
+        })?;
+        match spec.doc.components.as_ref().and_then(|c| lookup(c, name)) {
+            Some(ReferenceOr::Item(item)) => Ok((item, pointer(["components", section, name]))),
+            _ => Err(self
+                .spec
+                .invalid(&format!("{at}/$ref"), format!("no such {what}"))),
         }
     }
 
