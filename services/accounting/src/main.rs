@@ -13,10 +13,11 @@ use contract_runtime::registry::RegistryClient;
 use contracts::registry::register_accounting_schemas;
 use service_kit::codec::EventCodec;
 use service_kit::config::{CommonConfig, HttpConfig, Role};
-use service_kit::consumer::{self, ConsumerHealth, ConsumerSettings};
+use service_kit::consumer::ConsumerSettings;
 use service_kit::health::HealthChecker;
 use service_kit::outbox::Outbox;
-use service_kit::{db, http, shutdown, telemetry};
+use service_kit::parts::ServiceParts;
+use service_kit::{db, shutdown, telemetry};
 
 const DEFAULT_PORT: u16 = 8002;
 
@@ -54,43 +55,32 @@ async fn main() -> anyhow::Result<()> {
             .context("cannot register the accounting schemas")?;
     tracing::info!(?registered, "schemas registered");
 
-    let mut health = HealthChecker::new(
+    let health = HealthChecker::new(
         pool.clone(),
         &cli.common.kafka_bootstrap_servers,
         &cli.common.schema_registry_url,
     );
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut parts = ServiceParts::new(pool, health, shutdown);
     if cli.role.runs_consumers() {
         let codec = Arc::new(EventCodec::new(&cli.common.schema_registry_url)?);
-        let consumer_health = ConsumerHealth::default();
-        health = health.with_consumer(cdc::GROUP, consumer_health.clone());
-        let settings = ConsumerSettings::new(
-            cdc::GROUP,
-            &[cdc::TOPIC],
-            &cli.common.kafka_bootstrap_servers,
+        parts.spawn_consumer(
+            ConsumerSettings::new(
+                cdc::GROUP,
+                &[cdc::TOPIC],
+                &cli.common.kafka_bootstrap_servers,
+            ),
+            Arc::new(cdc::CdcTranslator {
+                outbox: Outbox::new(codec),
+            }),
         );
-        let translator = Arc::new(cdc::CdcTranslator {
-            outbox: Outbox::new(codec),
-        });
-        tasks.spawn(consumer::run(
-            settings,
-            pool.clone(),
-            translator,
-            consumer_health,
-            shutdown.clone(),
-        ));
     }
     if cli.role.runs_web() {
-        let service = api::AccountingService::new(pool, health);
+        let service = api::AccountingService::new(parts.pool(), parts.health.clone());
         let router = contracts::accounting_api::router(
             Arc::new(service),
             Arc::new(cli.http.authenticator()),
         );
-        tasks.spawn(http::serve(
-            router,
-            cli.http.addr(DEFAULT_PORT),
-            shutdown.clone(),
-        ));
+        parts.spawn_web(router, cli.http.addr(DEFAULT_PORT));
     }
-    shutdown::join_parts(tasks, shutdown).await
+    parts.run().await
 }

@@ -8,6 +8,7 @@
 //! - [`consumer`]: the consumer runtime: per-partition ordering, inbox de-duplication in the
 //!   effect's transaction, retries with backoff, dead letters, graceful shutdown.
 //! - [`health`]: `/health/` checks of database, broker and registry.
+//! - [`parts`]: a process's consumers and web server, run side by side until shutdown.
 //! - [`db`], [`shutdown`]: connection pool with migrations, and signal handling.
 //!
 //! The services themselves contain domain logic only.
@@ -22,5 +23,6 @@ pub mod health;
 pub mod http;
 pub mod outbox;
 pub mod pagination;
+pub mod parts;
 pub mod shutdown;
 pub mod telemetry;

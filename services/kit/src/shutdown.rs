@@ -37,25 +37,3 @@ async fn wait_for_signal() {
         () = terminate => {}
     }
 }
-
-/// Waits for a service's parts (web server, consumers). The first to stop, by shutdown or by
-/// failure, cancels `shutdown` so the others stop too; returns the first failure.
-pub async fn join_parts(
-    mut parts: tokio::task::JoinSet<anyhow::Result<()>>,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let mut result = Ok(());
-    while let Some(finished) = parts.join_next().await {
-        shutdown.cancel();
-        let outcome = finished
-            .map_err(|e| anyhow::anyhow!("task panicked: {e}"))
-            .and_then(|r| r);
-        if let Err(error) = outcome {
-            tracing::error!(error = %format!("{error:#}"), "stopping");
-            if result.is_ok() {
-                result = Err(error);
-            }
-        }
-    }
-    result
-}

@@ -13,9 +13,10 @@ use contract_runtime::event::CanonicalEvent;
 use contracts::events;
 use service_kit::codec::EventCodec;
 use service_kit::config::{CommonConfig, HttpConfig, Role};
-use service_kit::consumer::{self, ConsumerHealth, ConsumerSettings};
+use service_kit::consumer::ConsumerSettings;
 use service_kit::health::HealthChecker;
-use service_kit::{db, http, shutdown, telemetry};
+use service_kit::parts::ServiceParts;
+use service_kit::{db, shutdown, telemetry};
 
 const DEFAULT_PORT: u16 = 8003;
 
@@ -44,51 +45,35 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
 
-    let mut health = HealthChecker::new(
+    let health = HealthChecker::new(
         pool.clone(),
         &cli.common.kafka_bootstrap_servers,
         &cli.common.schema_registry_url,
     );
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut parts = ServiceParts::new(pool, health, shutdown);
     if cli.role.runs_consumers() {
         let codec = Arc::new(EventCodec::new(&cli.common.schema_registry_url)?);
         let servers = &cli.common.kafka_bootstrap_servers;
-
-        let persons_health = ConsumerHealth::default();
-        health = health.with_consumer(consumers::PERSONS_GROUP, persons_health.clone());
-        tasks.spawn(consumer::run(
+        parts.spawn_consumer(
             ConsumerSettings::new(consumers::PERSONS_GROUP, &[events::Person::TOPIC], servers),
-            pool.clone(),
             Arc::new(consumers::PersonProjector {
                 codec: codec.clone(),
             }),
-            persons_health,
-            shutdown.clone(),
-        ));
-
-        let sheets_health = ConsumerHealth::default();
-        health = health.with_consumer(consumers::BALANCE_SHEETS_GROUP, sheets_health.clone());
-        tasks.spawn(consumer::run(
+        );
+        parts.spawn_consumer(
             ConsumerSettings::new(
                 consumers::BALANCE_SHEETS_GROUP,
                 &[events::BalanceSheet::TOPIC],
                 servers,
             ),
-            pool.clone(),
             Arc::new(consumers::BalanceSheetProjector { codec }),
-            sheets_health,
-            shutdown.clone(),
-        ));
+        );
     }
     if cli.role.runs_web() {
-        let service = api::PlanningService::new(pool, health);
+        let service = api::PlanningService::new(parts.pool(), parts.health.clone());
         let router =
             contracts::planning_api::router(Arc::new(service), Arc::new(cli.http.authenticator()));
-        tasks.spawn(http::serve(
-            router,
-            cli.http.addr(DEFAULT_PORT),
-            shutdown.clone(),
-        ));
+        parts.spawn_web(router, cli.http.addr(DEFAULT_PORT));
     }
-    shutdown::join_parts(tasks, shutdown).await
+    parts.run().await
 }
