@@ -16,7 +16,7 @@ mod reconcile;
 mod services;
 mod stack;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -71,8 +71,15 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The repository root (the workspace that contains `xtask/`).
+///
+/// Read from `CARGO_MANIFEST_DIR` at run time (cargo sets it for `cargo run`), as
+/// rust-analyzer's xtask does: the compile-time value would point every checkout that shares a
+/// target directory at whichever checkout built the binary last.
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()
