@@ -14,6 +14,7 @@ mod format;
 mod manifest;
 pub mod openapi;
 mod registry;
+pub mod topology;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,13 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>> {
     files.push(rust_file("generated/src/events.rs", &events)?);
     let registration = registry::generate_registration(&contracts, &manifest)?;
     files.push(rust_file("generated/src/registry.rs", &registration)?);
+
+    let system =
+        topology::System::load_all(&contracts, &manifest).map_err(|mut e| e.swap_remove(0))?;
+    files.push(rust_file(
+        "generated/src/topology.rs",
+        &topology::generate(&system),
+    )?);
 
     let mut api_modules = Vec::new();
     for service in API_SPECS {

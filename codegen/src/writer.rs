@@ -12,8 +12,9 @@ pub fn lib_rs(api_modules: &[String]) -> String {
          //! - [`events`]: one type per Avro record, and per canonical event its topic, subject,\n\
          //!   key and CloudEvents facts.\n\
          //! - [`registry`]: per producing service, registration of its subjects' schemas.\n\
-         //! - `<service>_api`: REST models, the handler trait, the axum router and a typed client.\n\n\
-         pub mod events;\npub mod registry;\n",
+         //! - `<service>_api`: REST models, the handler trait, the axum router and a typed client.\n\
+         //! - [`topology`]: services, consumer groups, topics and connectors of `system.toml`.\n\n\
+         pub mod events;\npub mod registry;\npub mod topology;\n",
     );
     for module in api_modules {
         out.push_str(&format!("pub mod {module};\n"));

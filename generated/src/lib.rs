@@ -6,9 +6,11 @@
 //!   key and CloudEvents facts.
 //! - [`registry`]: per producing service, registration of its subjects' schemas.
 //! - `<service>_api`: REST models, the handler trait, the axum router and a typed client.
+//! - [`topology`]: services, consumer groups, topics and connectors of `system.toml`.
 
 pub mod accounting_api;
 pub mod events;
 pub mod person_api;
 pub mod planning_api;
 pub mod registry;
+pub mod topology;
