@@ -287,8 +287,15 @@ fn read_schema(contracts: &Path, event: &EventSpec) -> Result<SchemaFile> {
     })
 }
 
-/// The body of `generated/src/events.rs`.
-pub fn generate_events(contracts: &Path, manifest: &Manifest) -> Result<String> {
+/// The body of `src/events.rs`, or every problem found in the schemas.
+pub fn generate_events(
+    contracts: &Path,
+    manifest: &Manifest,
+) -> std::result::Result<String, Vec<CodegenError>> {
+    events_module(contracts, manifest).map_err(|e| vec![e])
+}
+
+fn events_module(contracts: &Path, manifest: &Manifest) -> Result<String> {
     let files = manifest
         .events
         .iter()

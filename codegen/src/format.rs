@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 use crate::{CodegenError, Result};
 
+/// `source` formatted by rustfmt (edition 2024); `path` names the file in errors.
 pub fn rustfmt(source: &str, path: &str) -> Result<String> {
     let fail = |message: String| CodegenError::Rustfmt {
         file: path.to_string(),

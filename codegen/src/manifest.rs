@@ -8,11 +8,14 @@ use serde::Deserialize;
 
 use crate::{CodegenError, Result};
 
+/// The manifest's file name inside the contracts directory.
 pub const MANIFEST_FILE: &str = "events.toml";
 
+/// The parsed `events.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// Every canonical event, in file order.
     #[serde(rename = "event")]
     pub events: Vec<EventSpec>,
 }
@@ -26,6 +29,7 @@ pub struct EventSpec {
     pub event_type: String,
     /// Avro schema file, relative to `contracts/`.
     pub schema: PathBuf,
+    /// The Kafka topic it is published to.
     pub topic: String,
     /// Name of the record field whose value is the message key.
     pub key_field: String,
@@ -33,6 +37,7 @@ pub struct EventSpec {
     pub producer: String,
     /// CloudEvents `source`.
     pub source: String,
+    /// Registry compatibility level of its subject.
     pub compatibility: Compatibility,
 }
 
@@ -47,16 +52,24 @@ impl EventSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Compatibility {
+    /// No check.
     None,
+    /// New readers read the previous version's data.
     Backward,
+    /// New readers read every earlier version's data.
     BackwardTransitive,
+    /// Previous readers read the new version's data.
     Forward,
+    /// Every earlier reader reads the new version's data.
     ForwardTransitive,
+    /// Backward and forward against the previous version.
     Full,
+    /// Backward and forward against every earlier version.
     FullTransitive,
 }
 
 impl Compatibility {
+    /// The registry's name of the level (`FORWARD`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::None => "NONE",
@@ -90,12 +103,14 @@ impl fmt::Display for Compatibility {
 }
 
 impl Manifest {
+    /// Reads and validates `contracts/events.toml`.
     pub fn load(contracts: &Path) -> Result<Self> {
         let file = contracts.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&file).map_err(|e| CodegenError::io(&file, e))?;
         Self::parse(&text, &file)
     }
 
+    /// Parses and validates manifest text read from `file`.
     pub fn parse(text: &str, file: &Path) -> Result<Self> {
         let manifest: Manifest = toml::from_str(text).map_err(|e| CodegenError::Parse {
             file: file.to_path_buf(),

@@ -12,9 +12,14 @@ fn fixture(path: &str) -> PathBuf {
         .join(path)
 }
 
-fn generate(dir: &Path) -> codegen::Result<String> {
+fn generate(dir: &Path) -> Result<String, CodegenError> {
     let manifest = Manifest::load(dir)?;
-    codegen::avro::generate_events(dir, &manifest)
+    codegen::avro::generate_events(dir, &manifest).map_err(|errors| {
+        errors
+            .into_iter()
+            .next()
+            .expect("a failure has at least one error")
+    })
 }
 
 #[test]

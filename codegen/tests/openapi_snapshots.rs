@@ -15,7 +15,8 @@ fn fixture(path: &str) -> PathBuf {
 #[test]
 fn supported_constructs() {
     let body = codegen::openapi::generate_api(&fixture("supported.yaml"), "fixture")
-        .expect("the supported fixture generates");
+        .expect("the supported fixture generates")
+        .source;
     let formatted =
         codegen::rustfmt(&body, "fixture_api.rs").expect("generated code is valid Rust");
     insta::assert_snapshot!(formatted);
@@ -138,7 +139,8 @@ const REJECTED: &[(&str, &str, &str)] = &[
 fn rejected_constructs_name_file_and_pointer() {
     for (name, pointer, reason) in REJECTED {
         let path = fixture(&format!("rejected/{name}.yaml"));
-        let error = codegen::openapi::generate_api(&path, "fixture").expect_err(name);
+        let errors = codegen::openapi::generate_api(&path, "fixture").expect_err(name);
+        let error = errors.into_iter().next().expect("at least one error");
         let message = error.to_string();
         let expected_location = format!("{name}.yaml#{pointer}:");
         assert!(

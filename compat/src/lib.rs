@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 /// A subject's compatibility level, as `contracts/events.toml` declares it.
 pub use codegen::Compatibility as Level;
-use codegen::{API_SPECS, Manifest};
+use codegen::Manifest;
 
 use crate::avro::{Incompatibility, SchemaVersion};
 use crate::history::{ContractKind, History, PublishedVersion};
@@ -40,6 +40,8 @@ pub enum CompatError {
     },
     #[error(transparent)]
     Manifest(#[from] codegen::CodegenError),
+    #[error(transparent)]
+    Contracts(#[from] codegen::Errors),
     #[error("{what} is not a valid Avro schema: {message}")]
     AvroSchema { what: String, message: String },
     #[error("{what} is not a valid OpenAPI document: {message}")]
@@ -196,8 +198,8 @@ pub fn check_contracts(
             });
     }
 
-    for service in API_SPECS {
-        let spec_path = Path::new("contracts/api").join(format!("{service}.yaml"));
+    for (service, spec_path) in api_specs(root)? {
+        let service = service.as_str();
         let text = read(root, &spec_path)?;
         let new = openapi::parse_spec(&spec_path.display().to_string(), &text)?;
         let published = history.versions(ContractKind::Api, service)?;
@@ -310,19 +312,33 @@ pub fn publish_contracts(root: &Path) -> Result<Vec<Published>, CompatError> {
             });
         }
     }
-    for service in API_SPECS {
-        let text = read(
-            root,
-            &Path::new("contracts/api").join(format!("{service}.yaml")),
-        )?;
-        if let Some(version) = history.publish(ContractKind::Api, service, &text)? {
+    for (service, spec_path) in api_specs(root)? {
+        let text = read(root, &spec_path)?;
+        if let Some(version) = history.publish(ContractKind::Api, &service, &text)? {
             written.push(Published {
-                name: (*service).to_owned(),
+                name: service,
                 version,
             });
         }
     }
     Ok(written)
+}
+
+/// Every spec under `contracts/api/` (as the generator finds them): service name and path
+/// relative to `root`.
+fn api_specs(root: &Path) -> Result<Vec<(String, PathBuf)>, CompatError> {
+    let specs = codegen::api_specs(&root.join("contracts")).map_err(codegen::Errors)?;
+    Ok(specs
+        .into_iter()
+        .map(|spec| {
+            let relative = spec
+                .path
+                .strip_prefix(root)
+                .map(Path::to_path_buf)
+                .unwrap_or(spec.path);
+            (spec.service, relative)
+        })
+        .collect())
 }
 
 fn read(root: &Path, relative: &Path) -> Result<String, CompatError> {

@@ -1,4 +1,5 @@
-//! `cargo xtask gen [--check]`: contracts in, `generated/` out.
+//! `cargo xtask gen [--check]`: contracts in, `generated/` out — a thin call of the library
+//! behind `contractgen`, with this repository's settings (workspace mode).
 
 use clap::Args;
 
@@ -10,6 +11,6 @@ pub struct GenArgs {
 }
 
 pub fn run(args: GenArgs) -> anyhow::Result<()> {
-    let root = crate::project_root();
-    codegen::run(&root, args.check)
+    let options = codegen::Options::for_this_repository(&crate::project_root());
+    codegen::run(&options, args.check)
 }

@@ -14,15 +14,34 @@ use std::path::{Path, PathBuf};
 
 use askama::Template;
 
-use crate::{CodegenError, Result};
+use crate::{CodegenError, Result, Warning};
 
-/// The body of `generated/src/<service>_api.rs` (without the `@generated` header).
-pub fn generate_api(spec_path: &Path, service: &str) -> Result<String> {
-    let spec = Spec::load(spec_path)?;
-    let module = build::build(&spec, service)?;
-    module.render().map_err(|error| CodegenError::Parse {
-        file: spec_path.to_path_buf(),
-        message: format!("cannot render the template: {error}"),
+/// One generated API module and what was accepted with a caveat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedApi {
+    /// The body of `src/<name>.rs` (without the `@generated` header).
+    pub source: String,
+    /// Constructs generated, but not exactly as written.
+    pub warnings: Vec<Warning>,
+}
+
+/// The API module of the spec at `spec_path`; `service` names the handler trait, the client
+/// and the module's items. Every problem of the spec is reported, not just the first.
+pub fn generate_api(
+    spec_path: &Path,
+    service: &str,
+) -> std::result::Result<GeneratedApi, Vec<CodegenError>> {
+    let spec = Spec::load(spec_path).map_err(|e| vec![e])?;
+    let module = build::build(&spec, service).map_err(|e| vec![e])?;
+    let source = module.render().map_err(|error| {
+        vec![CodegenError::Parse {
+            file: spec_path.to_path_buf(),
+            message: format!("cannot render the template: {error}"),
+        }]
+    })?;
+    Ok(GeneratedApi {
+        source,
+        warnings: Vec::new(),
     })
 }
 
