@@ -226,6 +226,10 @@ pub fn start_role(
         .env("KAFKA_BOOTSTRAP_SERVERS", &info.kafka_bootstrap_servers)
         .env("SCHEMA_REGISTRY_URL", &info.schema_registry_url)
         .env("HTTP_ADDR", format!("127.0.0.1:{}", service.port()))
+        // The seed's demo credentials, explicitly: a service refuses to start without a
+        // password (and warns when it is this one).
+        .env("API_USERNAME", crate::demo::USERNAME)
+        .env("API_PASSWORD", crate::demo::PASSWORD)
         .env("SERVICE_ROLE", role.env_value());
     let pid = process::spawn_logged(command, &service.role_log_file(config, role))?;
     process::write_pid_file(&service.role_pid_file(config, role), pid)?;

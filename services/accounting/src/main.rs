@@ -78,9 +78,13 @@ async fn main() -> anyhow::Result<()> {
         let service = api::AccountingService::new(parts.pool(), parts.health.clone());
         let router = contracts::accounting_api::router(
             Arc::new(service),
-            Arc::new(cli.http.authenticator()),
+            Arc::new(cli.http.authenticator()?),
         );
-        parts.spawn_web(router, cli.http.addr(DEFAULT_PORT));
+        parts.spawn_web_with(
+            router,
+            cli.http.addr(DEFAULT_PORT),
+            cli.http.serve_settings(),
+        );
     }
     parts.run().await
 }

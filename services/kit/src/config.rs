@@ -4,9 +4,13 @@
 //! on a developer machine; production sets the variables.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
 
 use clap::Args;
-use contract_runtime::auth::SingleUser;
+
+use crate::auth::{self, AuthConfigError, ConfiguredPassword, ConfiguredUser, ThrottlePolicy};
+use crate::http::ServeSettings;
 
 /// Connection settings for the service's database, Kafka and the schema registry.
 #[derive(Debug, Clone, Args)]
@@ -37,35 +41,134 @@ pub struct CommonConfig {
 }
 
 /// HTTP settings of a service with a REST API.
-#[derive(Debug, Clone, Args)]
+///
+/// The password is required (plaintext in `API_PASSWORD`, or better a PHC hash in
+/// `API_PASSWORD_HASH`): a service refuses to start without one rather than fall back to
+/// known credentials. `cargo xtask services up` passes the seed's demo credentials explicitly.
+#[derive(Clone, Args)]
 pub struct HttpConfig {
     /// Address the REST API listens on.
     #[arg(long, env = "HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
 
     /// User name of HTTP basic authentication.
-    #[arg(long, env = "API_USERNAME", default_value = "root")]
+    #[arg(long, env = "API_USERNAME", default_value = "root", value_parser = non_empty)]
     pub api_username: String,
 
-    /// Password of HTTP basic authentication.
+    /// Password of HTTP basic authentication (plaintext; prefer `API_PASSWORD_HASH`).
     #[arg(
         long,
         env = "API_PASSWORD",
-        default_value = "P@ssw0rd1",
-        hide_env_values = true
+        hide_env_values = true,
+        required_unless_present = "api_password_hash",
+        conflicts_with = "api_password_hash",
+        value_parser = non_empty
     )]
-    pub api_password: String,
+    pub api_password: Option<String>,
+
+    /// The password as a PHC string of argon2 (`$argon2id$v=19$m=...`), e.g. from Debian's
+    /// `argon2` tool: `printf %s "$PASSWORD" | argon2 "$(openssl rand -base64 16)" -id -e`.
+    #[arg(
+        long,
+        env = "API_PASSWORD_HASH",
+        hide_env_values = true,
+        value_parser = password_hash
+    )]
+    pub api_password_hash: Option<String>,
+
+    /// Failed authentications a client address may make at once before `429`.
+    #[arg(long, env = "AUTH_FAILURE_BURST", default_value = "10")]
+    pub auth_failure_burst: NonZeroU32,
+
+    /// Failed authentications a client address regains per minute.
+    #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value = "30")]
+    pub auth_failures_per_minute: NonZeroU32,
+
+    /// Seconds a client may take to send a request's headers before the connection closes.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub http_header_timeout_secs: u64,
+
+    /// Seconds a request may take, its body included, before it is answered `408`.
+    #[arg(long, env = "HTTP_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub http_request_timeout_secs: u64,
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("http_addr", &self.http_addr)
+            .field("api_username", &self.api_username)
+            .field(
+                "api_password",
+                &self.api_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "api_password_hash",
+                &self.api_password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .field("auth_failure_burst", &self.auth_failure_burst)
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
+            .field("http_header_timeout_secs", &self.http_header_timeout_secs)
+            .field("http_request_timeout_secs", &self.http_request_timeout_secs)
+            .finish()
+    }
+}
+
+fn non_empty(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        Err("must not be empty".to_string())
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+fn password_hash(text: &str) -> Result<String, String> {
+    auth::parse_password_hash(text).map_err(|e| e.to_string())
 }
 
 impl HttpConfig {
+    /// Settings for a service run by the tests or the demo: the seed's credentials.
+    pub fn demo(http_addr: Option<SocketAddr>) -> Self {
+        Self {
+            http_addr,
+            api_username: auth::SEED_USERNAME.to_string(),
+            api_password: Some(auth::SEED_PASSWORD.to_string()),
+            api_password_hash: None,
+            auth_failure_burst: ThrottlePolicy::default().burst,
+            auth_failures_per_minute: ThrottlePolicy::default().per_minute,
+            http_header_timeout_secs: ServeSettings::default().header_read_timeout.as_secs(),
+            http_request_timeout_secs: ServeSettings::default().request_timeout.as_secs(),
+        }
+    }
+
     /// The listen address, or `127.0.0.1:<default_port>`.
     pub fn addr(&self, default_port: u16) -> SocketAddr {
         self.http_addr
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)))
     }
 
-    pub fn authenticator(&self) -> SingleUser {
-        SingleUser::new(&self.api_username, &self.api_password)
+    /// The configured user; warns (once) when it has the seed's published credentials.
+    pub fn authenticator(&self) -> Result<ConfiguredUser, AuthConfigError> {
+        let password = match (&self.api_password_hash, &self.api_password) {
+            (Some(hash), _) => ConfiguredPassword::Hash(hash.clone()),
+            (None, Some(plain)) => ConfiguredPassword::Plain(plain.clone()),
+            (None, None) => return Err(AuthConfigError::EmptyPassword),
+        };
+        let user = ConfiguredUser::new(&self.api_username, password)?;
+        user.warn_if_seed_credentials();
+        Ok(user)
+    }
+
+    /// Timeouts and the throttle of failed authentications, for [`crate::http::serve_with`].
+    pub fn serve_settings(&self) -> ServeSettings {
+        ServeSettings {
+            header_read_timeout: Duration::from_secs(self.http_header_timeout_secs),
+            request_timeout: Duration::from_secs(self.http_request_timeout_secs),
+            auth_throttle: ThrottlePolicy {
+                burst: self.auth_failure_burst,
+                per_minute: self.auth_failures_per_minute,
+            },
+        }
     }
 }
 
@@ -88,5 +191,67 @@ impl Role {
 
     pub fn runs_consumers(self) -> bool {
         matches!(self, Self::All | Self::Consumer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        http: HttpConfig,
+    }
+
+    /// Flags stand for the variables here (clap reads both the same way): the environment is
+    /// switched off, so what the test process inherits does not count.
+    fn parse(args: &[&str]) -> Result<HttpConfig, String> {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Cli::command().mut_args(|arg| arg.env(None::<&str>));
+        let matches = command
+            .try_get_matches_from(std::iter::once("service").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        Cli::from_arg_matches(&matches)
+            .map(|cli| cli.http)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_password_is_required_and_not_empty() {
+        let missing = parse(&[]).expect_err("refused");
+        assert!(missing.contains("--api-password"), "{missing}");
+        let empty = parse(&["--api-password", ""]).expect_err("refused");
+        assert!(empty.contains("must not be empty"), "{empty}");
+        let empty_user =
+            parse(&["--api-username", "", "--api-password", "x"]).expect_err("refused");
+        assert!(empty_user.contains("must not be empty"), "{empty_user}");
+        let both = parse(&[
+            "--api-password",
+            "x",
+            "--api-password-hash",
+            "$argon2id$v=19$m=8,t=1,p=1$c2l4dGVlbiBieXRlIHNhbHQ$3XcWg4T/Uc1RZ0G4KN4x9Q",
+        ]);
+        assert!(both.is_err());
+        let bad_hash = parse(&["--api-password-hash", "P@ssw0rd1"]).expect_err("refused");
+        assert!(bad_hash.contains("PHC"), "{bad_hash}");
+    }
+
+    #[test]
+    fn the_configured_user_authenticates() {
+        let config = parse(&["--api-username", "alice", "--api-password", "s3cret"]).expect("ok");
+        let user = config.authenticator().expect("user");
+        use contract_runtime::auth::{Authenticator, BasicCredentials};
+        assert!(user.authenticate(&BasicCredentials::new("alice", "s3cret")));
+        assert!(!user.authenticate(&BasicCredentials::new("alice", "")));
+        assert!(!format!("{config:?}").contains("s3cret"));
+        assert!(
+            HttpConfig::demo(None)
+                .authenticator()
+                .expect("demo")
+                .uses_seed_credentials()
+        );
     }
 }

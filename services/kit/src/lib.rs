@@ -7,12 +7,14 @@
 //! - [`outbox`]: the transactional outbox writer (rows shaped for Debezium's EventRouter).
 //! - [`consumer`]: the consumer runtime: per-partition ordering, inbox de-duplication in the
 //!   effect's transaction, retries with backoff, dead letters, graceful shutdown.
+//! - [`auth`]: the API user (plaintext or argon2 hash, constant-time), throttled failures.
 //! - [`health`]: `/health/` checks of database, broker and registry.
 //! - [`parts`]: a process's consumers and web server, run side by side until shutdown.
 //! - [`db`], [`shutdown`]: connection pool with migrations, and signal handling.
 //!
 //! The services themselves contain domain logic only.
 
+pub mod auth;
 pub mod cloudevents;
 pub mod codec;
 pub mod config;

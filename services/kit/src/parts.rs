@@ -53,8 +53,22 @@ impl ServiceParts {
 
     /// Serves `router` on `addr`.
     pub fn spawn_web(&mut self, router: Router, addr: SocketAddr) {
-        self.tasks
-            .spawn(crate::http::serve(router, addr, self.shutdown.clone()));
+        self.spawn_web_with(router, addr, crate::http::ServeSettings::default());
+    }
+
+    /// Serves `router` on `addr` with `settings` (`HttpConfig::serve_settings`).
+    pub fn spawn_web_with(
+        &mut self,
+        router: Router,
+        addr: SocketAddr,
+        settings: crate::http::ServeSettings,
+    ) {
+        self.tasks.spawn(crate::http::serve_with(
+            router,
+            addr,
+            self.shutdown.clone(),
+            settings,
+        ));
     }
 
     /// Waits for every part; returns the first failure.

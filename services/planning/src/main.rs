@@ -72,8 +72,12 @@ async fn main() -> anyhow::Result<()> {
     if cli.role.runs_web() {
         let service = api::PlanningService::new(parts.pool(), parts.health.clone());
         let router =
-            contracts::planning_api::router(Arc::new(service), Arc::new(cli.http.authenticator()));
-        parts.spawn_web(router, cli.http.addr(DEFAULT_PORT));
+            contracts::planning_api::router(Arc::new(service), Arc::new(cli.http.authenticator()?));
+        parts.spawn_web_with(
+            router,
+            cli.http.addr(DEFAULT_PORT),
+            cli.http.serve_settings(),
+        );
     }
     parts.run().await
 }
