@@ -437,7 +437,7 @@ fn shape<'s>(schema: &'s Schema, names: &NameTable<'s>) -> Shape<'s> {
 }
 
 /// A type as a developer reads it: `int (date)`, `record Address`, `union [null, string]`.
-fn describe(schema: &Schema) -> String {
+pub(crate) fn describe(schema: &Schema) -> String {
     match schema {
         Schema::Null => "null".into(),
         Schema::Boolean => "boolean".into(),
@@ -490,7 +490,7 @@ fn describe(schema: &Schema) -> String {
 }
 
 /// The logical type of a schema, with its parameters (`decimal(10, 2)`), if it has one.
-fn logical_type(schema: &Schema) -> Option<String> {
+pub(crate) fn logical_type(schema: &Schema) -> Option<String> {
     Some(match schema {
         Schema::Decimal(decimal) => format!("decimal({}, {})", decimal.precision, decimal.scale),
         Schema::BigDecimal => "big-decimal".into(),

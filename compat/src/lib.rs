@@ -15,6 +15,7 @@
 //! The workflow and the levels are explained in the README ("Changing a contract").
 
 pub mod avro;
+pub mod diff;
 pub mod history;
 pub mod openapi;
 
