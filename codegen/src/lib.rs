@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod asyncapi;
 pub mod avro;
 mod error;
 mod format;
@@ -308,6 +309,13 @@ pub fn generate(options: &Options) -> std::result::Result<Generated, Vec<Codegen
                             let source = topology::generate(&system);
                             files.push(rust_file(&header, "src/topology.rs", &source));
                             modules.topology = true;
+                            files.push(
+                                asyncapi::generate_asyncapi(contracts, &manifest, &system, &header)
+                                    .map(|document| GeneratedFile {
+                                        path: asyncapi::ASYNCAPI_FILE.into(),
+                                        contents: document,
+                                    }),
+                            );
                         }
                         Err(e) => errors.extend(e),
                     }

@@ -23,6 +23,7 @@ pub struct CiArgs {
 pub fn run(args: CiArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     step("generated code is up to date", xtask(&["gen", "--check"]))?;
+    step("the AsyncAPI document is valid", xtask(&["asyncapi"]))?;
     step(
         "contracts are compatible with their published versions",
         xtask(&["compat"]),

@@ -15,6 +15,7 @@ mod rebuild;
 mod reconcile;
 mod services;
 mod stack;
+mod tools;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Validate generated/asyncapi.yaml with the official AsyncAPI parser (installed on use).
+    Asyncapi(tools::asyncapi::AsyncApiArgs),
     /// Measure the running system: REST latency, end-to-end consistency, lag, replay, CPU/RSS.
     Bench(bench::BenchArgs),
     /// Kill real processes under load and prove nothing is lost or applied twice.
@@ -56,6 +59,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Asyncapi(args) => tools::asyncapi::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Chaos(args) => chaos::run(args),
         Command::Ci(args) => ci::run(args),
