@@ -1,4 +1,5 @@
-# The three services in one image; docker-compose.yml picks the binary per container.
+# The three services and the operator CLI (`ops`) in one image; docker-compose.yml picks the
+# binary per container.
 #
 # Not built on the project's machines (they have no Docker engine): written to the same
 # facts as the local stack (`cargo xtask stack`), untested here.
@@ -14,7 +15,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cargo build --release --locked \
-      --bin person-service --bin accounting-service --bin planning-service
+      --bin person-service --bin accounting-service --bin planning-service --bin ops
 
 FROM debian:bookworm-slim
 RUN apt-get update \
@@ -24,6 +25,7 @@ RUN apt-get update \
 COPY --from=build /src/target/release/person-service \
                   /src/target/release/accounting-service \
                   /src/target/release/planning-service \
+                  /src/target/release/ops \
                   /usr/local/bin/
 USER service
 ENV RUST_LOG=info LOG_FORMAT=json

@@ -1,23 +1,18 @@
 //! `cargo xtask demo`: the seed's demo on the real system, from nothing.
 //!
-//! Brings the stack up, starts the services, applies the Debezium connectors, then through
-//! the generated typed clients: creates Bart Simpson, creates his balance sheet, and polls
-//! planning until the ratio reflects both events, printing every request and response and how
-//! long consistency took. Stops what it started unless `--keep-running`.
+//! Brings the stack up, starts the services, applies the Debezium connectors, then runs the
+//! seed's three steps through the generated typed clients (`xtask-drive demo`, which needs the
+//! generated crate): creates Bart Simpson, creates his balance sheet, and polls planning until
+//! the ratio reflects both events, printing every request and response and how long
+//! consistency took. Stops what it started unless `--keep-running`.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use chrono::{TimeZone, Utc};
+use anyhow::{Context, Result};
 use clap::Args;
-use contract_runtime::client::HttpClient;
-use contracts::{accounting_api, person_api, planning_api};
 
-use crate::services::{self, Service};
+use crate::services;
 use crate::stack::{self, StackConfig};
-
-pub const USERNAME: &str = "root";
-pub const PASSWORD: &str = "P@ssw0rd1";
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -50,8 +45,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
         step("3/4 connectors", || {
             stack::apply_connectors(&config).map(|_| ())
         })?;
-        let runtime = tokio::runtime::Runtime::new().context("cannot start tokio")?;
-        runtime.block_on(seed_demo(args.timeout))
+        crate::drive::drive(
+            "demo",
+            &["--timeout".into(), format!("{}s", args.timeout.as_secs())],
+        )
     })();
 
     if !args.keep_running {
@@ -72,75 +69,5 @@ fn step(name: &str, action: impl FnOnce() -> Result<()>) -> Result<()> {
     println!("\n=== {name}");
     action().with_context(|| format!("demo step `{name}` failed"))?;
     println!("=== {name}: done in {:.1?}", started.elapsed());
-    Ok(())
-}
-
-fn client(service: Service, print_exchanges: bool) -> HttpClient {
-    let client = HttpClient::new(service.base_url()).with_credentials(USERNAME, PASSWORD);
-    if print_exchanges {
-        client.with_observer(|exchange| println!("\n{exchange}"))
-    } else {
-        client
-    }
-}
-
-async fn seed_demo(timeout: Duration) -> Result<()> {
-    println!("\n=== 4/4 the seed's demo");
-    let persons = person_api::Client::new(client(Service::Person, true));
-    let accounting = accounting_api::Client::new(client(Service::Accounting, true));
-
-    println!("\n# create a person:");
-    let person_api::CreatePersonResponse::Created(bart) = persons
-        .create_person(&person_api::PersonInput {
-            first_name: "Bart".into(),
-            last_name: "Simpson".into(),
-            date_of_birth: Some(
-                Utc.with_ymd_and_hms(1980, 2, 23, 0, 0, 0)
-                    .single()
-                    .context("date")?,
-            ),
-        })
-        .await?;
-    let written = Instant::now();
-
-    println!("\n# create a balance sheet:");
-    let accounting_api::CreateBalanceSheetResponse::Created(_) = accounting
-        .create_balance_sheet(&accounting_api::BalanceSheetInput {
-            person_id: bart.id,
-            date_calculated: None,
-            assets: 3_340_000,
-            liabilities: 537_300,
-        })
-        .await?;
-
-    println!("\n# wait for eventual consistency (polling planning, no fixed sleep)...");
-    let quiet = planning_api::Client::new(client(Service::Planning, false));
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(planning_api::GetRatiosResponse::Ok(ratios)) = quiet.get_ratios(bart.id).await
-            && ratios.iter().all(|r| r.result.ratio.is_some())
-        {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("planning did not become consistent within {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let consistency = written.elapsed();
-    println!("consistent {consistency:.2?} after the person was created");
-
-    println!("\n# get financial planning data");
-    let planning = planning_api::Client::new(client(Service::Planning, true));
-    let planning_api::GetRatiosResponse::Ok(ratios) = planning.get_ratios(bart.id).await?;
-    for ratio in &ratios {
-        println!(
-            "\n{}: ratio {:?}, benchmark {:?}, status {}",
-            ratio.name,
-            ratio.result.ratio,
-            ratio.result.benchmark,
-            ratio.result.status.as_str()
-        );
-    }
     Ok(())
 }

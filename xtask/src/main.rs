@@ -1,25 +1,20 @@
 //! Project automation, in the rust-analyzer `xtask` style: `cargo xtask <command>`.
 //!
 //! Every workflow a developer or CI runs lives here, in Rust, so it works the same on every
-//! machine with nothing but cargo installed.
+//! machine with nothing but cargo installed. The commands that need the generated code, Kafka
+//! clients or the databases run in other packages, which this one builds and starts: the
+//! operator CLI `ops` (`services/ops`: dlq, reconcile, rebuild) and `xtask-drive`
+//! (`xtask/drive`: the demo's typed-client flow, bench, chaos).
 
-mod bench;
-mod chaos;
 mod ci;
 mod compat;
 mod demo;
-mod dlq;
+mod drive;
 mod generate;
-mod kafka_groups;
-mod rebuild;
-mod reconcile;
-mod services;
-mod stack;
 mod tools;
 
-use std::path::PathBuf;
-
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use xtask::{project_root, services, stack};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Project automation")]
@@ -28,28 +23,36 @@ struct Cli {
     command: Command,
 }
 
+/// Arguments handed unchanged to the package that runs the command (`--help` included).
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+struct Forwarded {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Validate generated/asyncapi.yaml with the official AsyncAPI parser (installed on use).
     Asyncapi(tools::asyncapi::AsyncApiArgs),
     /// Measure the running system: REST latency, end-to-end consistency, lag, replay, CPU/RSS.
-    Bench(bench::BenchArgs),
+    Bench(Forwarded),
     /// Kill real processes under load and prove nothing is lost or applied twice.
-    Chaos(chaos::ChaosArgs),
+    Chaos(Forwarded),
     /// Run every check and test suite, as CI does (the README's test command).
     Ci(ci::CiArgs),
     /// Check every contract against its published versions (the schema evolution gate).
     Compat(compat::CompatArgs),
     /// The seed's demo on the real system: stack, services, connectors, three requests.
     Demo(demo::DemoArgs),
-    /// Inspect and re-drive dead letters (`<topic>.dlq`).
-    Dlq(dlq::DlqArgs),
+    /// `ops dlq` against the local stack: inspect and re-drive dead letters.
+    Dlq(Forwarded),
     /// Generate `generated/` from `contracts/`.
     Gen(generate::GenArgs),
-    /// Rebuild a read model from the topics.
-    Rebuild(rebuild::RebuildArgs),
-    /// Compare planning's read model with the sources of truth (exit 0 only if they agree).
-    Reconcile(reconcile::ReconcileArgs),
+    /// Rebuild planning's read model from the topics, stopping and starting planning.
+    Rebuild(Forwarded),
+    /// `ops reconcile` against the local stack (exit 0 only if they agree).
+    Reconcile(Forwarded),
     /// Run the three services against the local stack.
     Services(services::ServicesArgs),
     /// Run the local event-streaming stack (PostgreSQL, Kafka, Connect, registry).
@@ -60,31 +63,16 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Asyncapi(args) => tools::asyncapi::run(args),
-        Command::Bench(args) => bench::run(args),
-        Command::Chaos(args) => chaos::run(args),
+        Command::Bench(forwarded) => drive::drive("bench", &forwarded.args),
+        Command::Chaos(forwarded) => drive::drive("chaos", &forwarded.args),
         Command::Ci(args) => ci::run(args),
         Command::Compat(args) => compat::run(args),
         Command::Demo(args) => demo::run(args),
-        Command::Dlq(args) => dlq::run(args),
+        Command::Dlq(forwarded) => drive::ops("dlq", &forwarded.args),
         Command::Gen(args) => generate::run(args),
-        Command::Rebuild(args) => rebuild::run(args),
-        Command::Reconcile(args) => reconcile::run(args),
+        Command::Rebuild(forwarded) => drive::drive("rebuild", &forwarded.args),
+        Command::Reconcile(forwarded) => drive::ops("reconcile", &forwarded.args),
         Command::Services(args) => services::run(args),
         Command::Stack(args) => stack::run(args),
     }
-}
-
-/// The repository root (the workspace that contains `xtask/`).
-///
-/// Read from `CARGO_MANIFEST_DIR` at run time (cargo sets it for `cargo run`), as
-/// rust-analyzer's xtask does: the compile-time value would point every checkout that shares a
-/// target directory at whichever checkout built the binary last.
-pub fn project_root() -> PathBuf {
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    manifest_dir
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
 }

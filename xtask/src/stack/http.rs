@@ -57,3 +57,10 @@ pub fn put_json(url: &str, body: &serde_json::Value, timeout: Duration) -> Resul
 pub fn answers_ok(url: &str, timeout: Duration) -> bool {
     get(url, timeout).is_ok_and(|reply| reply.status == 200)
 }
+
+pub fn post_empty(url: &str, timeout: Duration) -> Result<Reply> {
+    reply(
+        agent(timeout).post(url).send_empty(),
+        &format!("POST {url}"),
+    )
+}

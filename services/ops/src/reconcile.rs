@@ -1,4 +1,4 @@
-//! `cargo xtask reconcile`: do planning's read model and the sources of truth agree?
+//! `ops reconcile`: do planning's read model and the sources of truth agree?
 //!
 //! The sources are the person database (`person`) and the accounting database
 //! (`balance_sheet`); planning's read model is `planning.person` and
@@ -19,7 +19,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::stack::{StackConfig, StackInfo};
+use crate::config::Endpoints;
 
 #[derive(Args)]
 pub struct ReconcileArgs {
@@ -32,11 +32,9 @@ pub struct ReconcileArgs {
     show: usize,
 }
 
-pub fn run(args: ReconcileArgs) -> Result<()> {
-    let config = StackConfig::from_env(&crate::project_root())?;
-    let info = crate::stack::info(&config);
+pub fn run(args: ReconcileArgs, endpoints: &Endpoints) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start tokio")?;
-    let report = runtime.block_on(reconcile(&info, Duration::from_secs(args.settle)))?;
+    let report = runtime.block_on(reconcile(endpoints, Duration::from_secs(args.settle)))?;
     print!("{}", report.render(args.show));
     if !report.agrees() {
         bail!("planning's read model differs from the sources of truth");
@@ -170,11 +168,11 @@ pub struct Databases {
 }
 
 impl Databases {
-    pub async fn connect(info: &StackInfo) -> Result<Self> {
+    pub async fn connect(endpoints: &Endpoints) -> Result<Self> {
         Ok(Self {
-            person: connect(&info.database_url_person).await?,
-            accounting: connect(&info.database_url_accounting).await?,
-            planning: connect(&info.database_url_planning).await?,
+            person: connect(endpoints.person_database()?).await?,
+            accounting: connect(endpoints.accounting_database()?).await?,
+            planning: connect(endpoints.planning_database()?).await?,
         })
     }
 
@@ -384,8 +382,8 @@ impl Report {
 }
 
 /// Compares the sources with planning, again every 2 s for up to `settle` while they differ.
-pub async fn reconcile(info: &StackInfo, settle: Duration) -> Result<Report> {
-    let databases = Databases::connect(info).await?;
+pub async fn reconcile(endpoints: &Endpoints, settle: Duration) -> Result<Report> {
+    let databases = Databases::connect(endpoints).await?;
     reconcile_with(&databases, settle, &Report::default()).await
 }
 

@@ -1,4 +1,4 @@
-//! Consumer-group and topic facts from the broker, for `dlq`, `rebuild` and `chaos`: lag of a
+//! Consumer-group and topic facts from the broker, for `dlq`, `rebuild`, chaos and bench: lag of a
 //! group, its members, resetting its offsets, reading a topic from given offsets.
 
 use std::collections::BTreeMap;

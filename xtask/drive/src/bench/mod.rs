@@ -526,10 +526,13 @@ impl ServicesLaunch {
     }
 }
 
-/// This xtask binary. When cargo rebuilt it while this process runs (others work in the same
-/// tree), `/proc/self/exe` names the replaced file `... (deleted)`: use the new one.
+/// The xtask binary that started this driver (it passes its path in `XTASK_BIN`). When cargo
+/// rebuilt it while this process runs (others work in the same tree), `/proc/<pid>/exe` names
+/// the replaced file `... (deleted)`: use the new one.
 fn xtask_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the xtask binary")?;
+    let exe = std::env::var_os("XTASK_BIN")
+        .map(PathBuf::from)
+        .context("XTASK_BIN is not set: run this through `cargo xtask bench`")?;
     if exe.exists() {
         return Ok(exe);
     }

@@ -128,7 +128,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
             let runtime = tokio::runtime::Runtime::new().context("cannot start tokio")?;
             let per_fault = events / faults.len() as u64;
             let result = runtime.block_on(async {
-                let databases = Databases::connect(&run.info).await?;
+                let databases = Databases::connect(&crate::endpoints(&run.info)).await?;
                 // Drift that exists before the run (say, events a foreign producer wrote
                 // straight onto a topic) is reported, not blamed on the faults.
                 let baseline = reconcile::reconcile_with(
@@ -268,7 +268,11 @@ fn dead_letters_since(
 ) -> Result<Vec<crate::dlq::DeadLetter>> {
     let mut letters = Vec::new();
     for (topic, from) in since {
-        letters.extend(crate::dlq::read_letters(info, topic, from)?);
+        letters.extend(crate::dlq::read_letters(
+            &crate::endpoints(info),
+            topic,
+            from,
+        )?);
     }
     Ok(letters)
 }

@@ -184,12 +184,7 @@ fn restart_failed_connectors(connect_url: &str) -> Result<()> {
     for name in names {
         let url =
             format!("{connect_url}/connectors/{name}/restart?includeTasks=true&onlyFailed=true");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        if let Err(error) = agent.post(&url).send_empty() {
+        if let Err(error) = stack::http::post_empty(&url, timeout) {
             println!("chaos: restarting {name}: {error}");
         }
     }

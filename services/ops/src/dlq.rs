@@ -1,4 +1,4 @@
-//! `cargo xtask dlq list | show | replay <topic>`: inspect and re-drive dead letters.
+//! `ops dlq list | show | replay <topic>`: inspect and re-drive dead letters.
 //!
 //! `<topic>` is the original topic or its dead-letter topic (`<topic>.dlq`). Replaying
 //! produces each dead letter again onto its original topic (original key, value and headers,
@@ -17,8 +17,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use service_kit::codec::{EventCodec, frame_schema_id};
 use service_kit::consumer::{DLQ_SUFFIX, DeadLetterHeaders, dead_letter_topic};
 
+use crate::config::Endpoints;
 use crate::kafka_groups::{self, StoredMessage};
-use crate::stack::{StackConfig, StackInfo};
 
 /// The consumer group whose committed offsets on a dead-letter topic mark what was replayed.
 pub const REPLAY_GROUP: &str = "dlq-replay";
@@ -44,14 +44,12 @@ enum DlqCommand {
     Replay { topic: String },
 }
 
-pub fn run(args: DlqArgs) -> Result<()> {
-    let config = StackConfig::from_env(&crate::project_root())?;
-    let info = crate::stack::info(&config);
+pub fn run(args: DlqArgs, info: &Endpoints) -> Result<()> {
     match args.command {
-        DlqCommand::List { topic } => list(&info, &topic),
-        DlqCommand::Show { topic, offset } => show(&info, &topic, offset),
+        DlqCommand::List { topic } => list(info, &topic),
+        DlqCommand::Show { topic, offset } => show(info, &topic, offset),
         DlqCommand::Replay { topic } => {
-            let replayed = replay(&info, &topic)?;
+            let replayed = replay(info, &topic)?;
             println!("dlq: replayed {replayed} dead letter(s)");
             Ok(())
         }
@@ -124,19 +122,19 @@ impl DeadLetter {
 
 /// The dead letters of `topic` from `from` (per partition of the dead-letter topic).
 pub fn read_letters(
-    info: &StackInfo,
+    info: &Endpoints,
     topic: &str,
     from: &BTreeMap<i32, i64>,
 ) -> Result<Vec<DeadLetter>> {
     Ok(
-        kafka_groups::read_topic(&info.kafka_bootstrap_servers, &dlq_topic_of(topic), from)?
+        kafka_groups::read_topic(info.kafka()?, &dlq_topic_of(topic), from)?
             .into_iter()
             .map(|message| DeadLetter { message })
             .collect(),
     )
 }
 
-fn list(info: &StackInfo, topic: &str) -> Result<()> {
+fn list(info: &Endpoints, topic: &str) -> Result<()> {
     let dlq = dlq_topic_of(topic);
     let letters = read_letters(info, &dlq, &BTreeMap::new())?;
     let replayed = replayed_up_to(info, &dlq)?;
@@ -174,7 +172,7 @@ fn list(info: &StackInfo, topic: &str) -> Result<()> {
     Ok(())
 }
 
-fn show(info: &StackInfo, topic: &str, offset: Option<i64>) -> Result<()> {
+fn show(info: &Endpoints, topic: &str, offset: Option<i64>) -> Result<()> {
     let dlq = dlq_topic_of(topic);
     let letters: Vec<DeadLetter> = read_letters(info, &dlq, &BTreeMap::new())?
         .into_iter()
@@ -187,7 +185,7 @@ fn show(info: &StackInfo, topic: &str, offset: Option<i64>) -> Result<()> {
         );
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start tokio")?;
-    let codec = EventCodec::new(&info.schema_registry_url)?;
+    let codec = EventCodec::new(info.registry()?)?;
     for letter in letters {
         let message = &letter.message;
         println!(
@@ -224,9 +222,9 @@ fn show(info: &StackInfo, topic: &str, offset: Option<i64>) -> Result<()> {
 }
 
 /// Per partition of `dlq`, the offset up to which letters were replayed.
-fn replayed_up_to(info: &StackInfo, dlq: &str) -> Result<BTreeMap<i32, i64>> {
+fn replayed_up_to(info: &Endpoints, dlq: &str) -> Result<BTreeMap<i32, i64>> {
     Ok(
-        kafka_groups::group_positions(&info.kafka_bootstrap_servers, REPLAY_GROUP, &[dlq])?
+        kafka_groups::group_positions(info.kafka()?, REPLAY_GROUP, &[dlq])?
             .into_iter()
             .filter_map(|p| p.committed.map(|c| (p.partition, c)))
             .collect(),
@@ -234,7 +232,7 @@ fn replayed_up_to(info: &StackInfo, dlq: &str) -> Result<BTreeMap<i32, i64>> {
 }
 
 /// Replays the letters of `topic`'s dead-letter topic not replayed yet; returns how many.
-pub fn replay(info: &StackInfo, topic: &str) -> Result<usize> {
+pub fn replay(info: &Endpoints, topic: &str) -> Result<usize> {
     let dlq = dlq_topic_of(topic);
     let from = replayed_up_to(info, &dlq)?;
     let letters = read_letters(info, &dlq, &from)?;
@@ -242,7 +240,7 @@ pub fn replay(info: &StackInfo, topic: &str) -> Result<usize> {
         return Ok(0);
     }
     let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &info.kafka_bootstrap_servers)
+        .set("bootstrap.servers", info.kafka()?)
         .set("enable.idempotence", "true")
         .create()
         .context("cannot create a Kafka producer")?;
@@ -275,7 +273,7 @@ pub fn replay(info: &StackInfo, topic: &str) -> Result<usize> {
             .map_err(|(error, _)| anyhow::anyhow!("cannot produce to {original}: {error}"))?;
         // Recorded letter by letter: an interrupted replay resumes after the last one sent.
         kafka_groups::commit_offsets(
-            &info.kafka_bootstrap_servers,
+            info.kafka()?,
             REPLAY_GROUP,
             &dlq,
             &BTreeMap::from([(letter.message.partition, letter.message.offset + 1)]),

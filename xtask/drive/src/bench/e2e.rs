@@ -24,8 +24,8 @@ use super::procs::{Sampler, Usage};
 use super::report::{self, ConsistencyRun, EntityConsistency, Hop, Percentiles, Replay, Results};
 use super::rest;
 use super::{Bench, Service};
-use crate::rebuild::PLANNING_GROUPS;
 use crate::services;
+use ops::rebuild::PLANNING_GROUPS;
 
 fn planning_groups() -> Vec<&'static str> {
     PLANNING_GROUPS.iter().map(|(group, _)| *group).collect()
