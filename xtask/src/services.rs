@@ -10,6 +10,11 @@ use clap::{Args, Subcommand};
 
 use crate::stack::{self, StackConfig, StackInfo, process};
 
+/// The seed's demo credentials, which the local services are started with (and the demo,
+/// bench and chaos clients use).
+pub const USERNAME: &str = "root";
+pub const PASSWORD: &str = "P@ssw0rd1";
+
 /// One of our services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
@@ -228,8 +233,8 @@ pub fn start_role(
         .env("HTTP_ADDR", format!("127.0.0.1:{}", service.port()))
         // The seed's demo credentials, explicitly: a service refuses to start without a
         // password (and warns when it is this one).
-        .env("API_USERNAME", crate::demo::USERNAME)
-        .env("API_PASSWORD", crate::demo::PASSWORD)
+        .env("API_USERNAME", USERNAME)
+        .env("API_PASSWORD", PASSWORD)
         .env("SERVICE_ROLE", role.env_value());
     let pid = process::spawn_logged(command, &service.role_log_file(config, role))?;
     process::write_pid_file(&service.role_pid_file(config, role), pid)?;

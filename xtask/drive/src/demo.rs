@@ -13,8 +13,7 @@ use contracts::{accounting_api, person_api, planning_api};
 
 use xtask::services::Service;
 
-pub const USERNAME: &str = "root";
-pub const PASSWORD: &str = "P@ssw0rd1";
+pub use xtask::services::{PASSWORD, USERNAME};
 
 #[derive(Args)]
 pub struct DemoArgs {
