@@ -20,7 +20,7 @@ mod maven;
 mod postgres;
 pub mod process;
 mod registry;
-pub(crate) mod system;
+pub mod system;
 pub mod versions;
 
 use std::fmt;
