@@ -214,6 +214,10 @@ impl fmt::Display for Change {
                 old.join(", "),
                 new.join(", ")
             ),
+            Self::DocChanged { old: None, new } => write!(f, "doc added: \"{}\"", or_none(new)),
+            Self::DocChanged { old, new: None } => {
+                write!(f, "doc removed (was \"{}\")", or_none(old))
+            }
             Self::DocChanged { old, new } => write!(
                 f,
                 "doc changed from \"{}\" to \"{}\"",

@@ -18,6 +18,7 @@ pub mod avro;
 pub mod diff;
 pub mod history;
 pub mod openapi;
+pub mod report;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -327,7 +328,7 @@ pub fn publish_contracts(root: &Path) -> Result<Vec<Published>, CompatError> {
 
 /// Every spec under `contracts/api/` (as the generator finds them): service name and path
 /// relative to `root`.
-fn api_specs(root: &Path) -> Result<Vec<(String, PathBuf)>, CompatError> {
+pub(crate) fn api_specs(root: &Path) -> Result<Vec<(String, PathBuf)>, CompatError> {
     let specs = codegen::api_specs(&root.join("contracts")).map_err(codegen::Errors)?;
     Ok(specs
         .into_iter()
@@ -342,7 +343,7 @@ fn api_specs(root: &Path) -> Result<Vec<(String, PathBuf)>, CompatError> {
         .collect())
 }
 
-fn read(root: &Path, relative: &Path) -> Result<String, CompatError> {
+pub(crate) fn read(root: &Path, relative: &Path) -> Result<String, CompatError> {
     let path = root.join(relative);
     std::fs::read_to_string(&path).map_err(|source| CompatError::Io { path, source })
 }

@@ -28,6 +28,10 @@ pub struct CompatArgs {
     /// contracts/published/ (run it when releasing, then commit the new files).
     #[arg(long)]
     publish: bool,
+    /// Print, as markdown for a pull request comment, each changed contract's verdict, field
+    /// changes and the consumers it reaches (fails like the check when one is incompatible).
+    #[arg(long, conflicts_with = "publish")]
+    report: bool,
 }
 
 pub fn run(args: CompatArgs) -> anyhow::Result<()> {
@@ -45,6 +49,15 @@ pub fn run(args: CompatArgs) -> anyhow::Result<()> {
         None => None,
     };
 
+    if args.report {
+        let impact = contract_compat::report::impact_report(&root, registry.as_ref())?;
+        print!("{}", impact.to_markdown());
+        anyhow::ensure!(
+            impact.passed(),
+            "compat: a changed contract is incompatible"
+        );
+        return Ok(());
+    }
     let report = check_contracts(&root, registry.as_ref())?;
     for line in &report.checked {
         println!("compat: {line}");
