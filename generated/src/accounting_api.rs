@@ -14,19 +14,21 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
 use chrono::Utc;
+use contract_runtime::auth::{SchemeKind, SecurityScheme};
 use contract_runtime::client::HttpClient;
 use contract_runtime::client::path_segment;
 use contract_runtime::server::decode_body;
+use contract_runtime::server::decode_params;
 use contract_runtime::server::{
     IncomingRequest, Rejection, RouterState, method_not_allowed, not_found,
 };
-use contract_runtime::server::{Param, ParamKind, decode_params};
+use contract_runtime::server::{Param, ParamKind};
 use contract_runtime::validate::IntegerRules;
 use contract_runtime::validate::StringFormat;
 use contract_runtime::validate::StringRules;
 use contract_runtime::validate::Validator;
 use contract_runtime::validate::pointer;
-use contract_runtime::{ApiError, Authenticator, ClientError, RequestContext};
+use contract_runtime::{ApiError, Authenticator, ClientError, RequestContext, Security};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -87,7 +89,7 @@ pub struct BalanceSheetPage {
     pub results: Vec<BalanceSheet>,
 }
 
-/// Path and query parameters of `list_balance_sheets`.
+/// The parameters of `list_balance_sheets`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListBalanceSheetsParams {
     /// 1-based page number.
@@ -95,25 +97,25 @@ pub struct ListBalanceSheetsParams {
     pub page: Option<i64>,
 }
 
-/// Path and query parameters of `get_balance_sheet`.
+/// The parameters of `get_balance_sheet`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GetBalanceSheetParams {
     pub id: Uuid,
 }
 
-/// Path and query parameters of `replace_balance_sheet`.
+/// The parameters of `replace_balance_sheet`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplaceBalanceSheetParams {
     pub id: Uuid,
 }
 
-/// Path and query parameters of `delete_balance_sheet`.
+/// The parameters of `delete_balance_sheet`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeleteBalanceSheetParams {
     pub id: Uuid,
 }
 
-/// Path and query parameters of `update_balance_sheet`.
+/// The parameters of `update_balance_sheet`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateBalanceSheetParams {
     pub id: Uuid,
@@ -121,7 +123,10 @@ pub struct UpdateBalanceSheetParams {
 
 // Responses.
 
-/// The responses of `list_balance_sheets` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `list_balance_sheets` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListBalanceSheetsResponse {
     /// One page.
@@ -136,7 +141,10 @@ impl IntoResponse for ListBalanceSheetsResponse {
     }
 }
 
-/// The responses of `create_balance_sheet` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `create_balance_sheet` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateBalanceSheetResponse {
     /// As stored.
@@ -151,7 +159,10 @@ impl IntoResponse for CreateBalanceSheetResponse {
     }
 }
 
-/// The responses of `get_balance_sheet` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `get_balance_sheet` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum GetBalanceSheetResponse {
     /// The balance sheet.
@@ -166,7 +177,10 @@ impl IntoResponse for GetBalanceSheetResponse {
     }
 }
 
-/// The responses of `replace_balance_sheet` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `replace_balance_sheet` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReplaceBalanceSheetResponse {
     /// As stored.
@@ -181,7 +195,10 @@ impl IntoResponse for ReplaceBalanceSheetResponse {
     }
 }
 
-/// The responses of `delete_balance_sheet` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `delete_balance_sheet` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeleteBalanceSheetResponse {
     /// Deleted.
@@ -196,7 +213,10 @@ impl IntoResponse for DeleteBalanceSheetResponse {
     }
 }
 
-/// The responses of `update_balance_sheet` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `update_balance_sheet` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateBalanceSheetResponse {
     /// As stored.
@@ -211,7 +231,10 @@ impl IntoResponse for UpdateBalanceSheetResponse {
     }
 }
 
-/// The responses of `health` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `health` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum HealthResponse {
     /// Every dependency is ready.
@@ -304,6 +327,12 @@ pub fn validate_balance_sheet_patch(value: &Value, at: &str, validator: &mut Val
     }
 }
 
+/// The security schemes of the contract, by name.
+pub const SECURITY_SCHEMES: &[SecurityScheme] = &[SecurityScheme {
+    name: "basicAuth",
+    kind: SchemeKind::Basic,
+}];
+
 /// The operations of the Accounting service, implemented by the service and served by [`router`].
 pub trait AccountingApi: Send + Sync + 'static {
     /// `GET /api/balance-sheets/`
@@ -361,10 +390,16 @@ pub trait AccountingApi: Send + Sync + 'static {
     ) -> impl Future<Output = Result<HealthResponse, ApiError>> + Send;
 }
 
-/// The axum router of the Accounting service: authenticates (where the contract requires it) and
-/// validates every request, answering `401`, `400`, `415` with a problem document before the
-/// handler sees it.
+/// The axum router of the Accounting service, with HTTP basic authentication checked by `auth`: see
+/// [`router_with_security`].
 pub fn router<H: AccountingApi>(handler: Arc<H>, auth: Arc<dyn Authenticator>) -> Router {
+    router_with_security(handler, Security::new().with_basic(auth))
+}
+
+/// The axum router of the Accounting service: authenticates (where the contract requires it, with the
+/// hooks in `security`) and validates every request, answering `401`, `400`, `415` with a
+/// problem document before the handler sees it.
+pub fn router_with_security<H: AccountingApi>(handler: Arc<H>, security: Security) -> Router {
     Router::new()
         .route(
             "/api/balance-sheets/",
@@ -381,7 +416,7 @@ pub fn router<H: AccountingApi>(handler: Arc<H>, auth: Arc<dyn Authenticator>) -
         .route("/health/", axum::routing::get(handle_health::<H>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(RouterState::new(handler, auth))
+        .with_state(RouterState::new(handler, security))
 }
 
 /// `GET /api/balance-sheets/`
@@ -391,7 +426,13 @@ async fn handle_list_balance_sheets<H: AccountingApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<ListBalanceSheetsResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::query("page", ParamKind::Integer)]);
     if let Some(value) = params.pointer("/query/page") {
@@ -411,7 +452,13 @@ async fn handle_create_balance_sheet<H: AccountingApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<CreateBalanceSheetResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let body = request.json_body(&mut validator)?;
     if let Some(body) = &body {
@@ -429,7 +476,13 @@ async fn handle_get_balance_sheet<H: AccountingApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<GetBalanceSheetResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::path("id", ParamKind::String)]);
     match params.pointer("/path/id") {
@@ -454,7 +507,13 @@ async fn handle_replace_balance_sheet<H: AccountingApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<ReplaceBalanceSheetResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::path("id", ParamKind::String)]);
     match params.pointer("/path/id") {
@@ -483,7 +542,13 @@ async fn handle_delete_balance_sheet<H: AccountingApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<DeleteBalanceSheetResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::path("id", ParamKind::String)]);
     match params.pointer("/path/id") {
@@ -508,7 +573,13 @@ async fn handle_update_balance_sheet<H: AccountingApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<UpdateBalanceSheetResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::path("id", ParamKind::String)]);
     match params.pointer("/path/id") {
@@ -553,6 +624,7 @@ impl Client {
         Self { http }
     }
 
+    /// The connection settings the client sends through.
     pub fn http(&self) -> &HttpClient {
         &self.http
     }
@@ -568,7 +640,7 @@ impl Client {
             .http
             .request(Method::GET, "/api/balance-sheets/".to_string())
             .query("page", page.as_ref())
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -588,7 +660,7 @@ impl Client {
             .http
             .request(Method::POST, "/api/balance-sheets/".to_string())
             .json(body)
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -608,7 +680,7 @@ impl Client {
                 Method::GET,
                 format!("/api/balance-sheets/{}/", path_segment(&id)),
             )
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -630,7 +702,7 @@ impl Client {
                 format!("/api/balance-sheets/{}/", path_segment(&id)),
             )
             .json(body)
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -650,7 +722,7 @@ impl Client {
                 Method::DELETE,
                 format!("/api/balance-sheets/{}/", path_segment(&id)),
             )
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -672,7 +744,7 @@ impl Client {
                 format!("/api/balance-sheets/{}/", path_segment(&id)),
             )
             .json(body)
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {

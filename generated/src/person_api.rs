@@ -13,19 +13,21 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
 use chrono::Utc;
+use contract_runtime::auth::{SchemeKind, SecurityScheme};
 use contract_runtime::client::HttpClient;
 use contract_runtime::client::path_segment;
 use contract_runtime::server::decode_body;
+use contract_runtime::server::decode_params;
 use contract_runtime::server::{
     IncomingRequest, Rejection, RouterState, method_not_allowed, not_found,
 };
-use contract_runtime::server::{Param, ParamKind, decode_params};
+use contract_runtime::server::{Param, ParamKind};
 use contract_runtime::validate::IntegerRules;
 use contract_runtime::validate::StringFormat;
 use contract_runtime::validate::StringRules;
 use contract_runtime::validate::Validator;
 use contract_runtime::validate::pointer;
-use contract_runtime::{ApiError, Authenticator, ClientError, RequestContext};
+use contract_runtime::{ApiError, Authenticator, ClientError, RequestContext, Security};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -74,7 +76,7 @@ pub struct PersonPage {
     pub results: Vec<Person>,
 }
 
-/// Path and query parameters of `list_persons`.
+/// The parameters of `list_persons`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListPersonsParams {
     /// 1-based page number.
@@ -82,25 +84,25 @@ pub struct ListPersonsParams {
     pub page: Option<i64>,
 }
 
-/// Path and query parameters of `get_person`.
+/// The parameters of `get_person`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GetPersonParams {
     pub id: Uuid,
 }
 
-/// Path and query parameters of `replace_person`.
+/// The parameters of `replace_person`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplacePersonParams {
     pub id: Uuid,
 }
 
-/// Path and query parameters of `delete_person`.
+/// The parameters of `delete_person`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeletePersonParams {
     pub id: Uuid,
 }
 
-/// Path and query parameters of `update_person`.
+/// The parameters of `update_person`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdatePersonParams {
     pub id: Uuid,
@@ -108,7 +110,10 @@ pub struct UpdatePersonParams {
 
 // Responses.
 
-/// The responses of `list_persons` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `list_persons` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListPersonsResponse {
     /// One page of persons.
@@ -123,7 +128,10 @@ impl IntoResponse for ListPersonsResponse {
     }
 }
 
-/// The responses of `create_person` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `create_person` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreatePersonResponse {
     /// The person as stored.
@@ -138,7 +146,10 @@ impl IntoResponse for CreatePersonResponse {
     }
 }
 
-/// The responses of `get_person` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `get_person` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum GetPersonResponse {
     /// The person.
@@ -153,7 +164,10 @@ impl IntoResponse for GetPersonResponse {
     }
 }
 
-/// The responses of `replace_person` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `replace_person` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReplacePersonResponse {
     /// The person as stored.
@@ -168,7 +182,10 @@ impl IntoResponse for ReplacePersonResponse {
     }
 }
 
-/// The responses of `delete_person` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `delete_person` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeletePersonResponse {
     /// Deleted.
@@ -183,7 +200,10 @@ impl IntoResponse for DeletePersonResponse {
     }
 }
 
-/// The responses of `update_person` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `update_person` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdatePersonResponse {
     /// The person as stored.
@@ -198,7 +218,10 @@ impl IntoResponse for UpdatePersonResponse {
     }
 }
 
-/// The responses of `health` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `health` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum HealthResponse {
     /// Every dependency is ready.
@@ -277,6 +300,12 @@ pub fn validate_person_patch(value: &Value, at: &str, validator: &mut Validator)
     }
 }
 
+/// The security schemes of the contract, by name.
+pub const SECURITY_SCHEMES: &[SecurityScheme] = &[SecurityScheme {
+    name: "basicAuth",
+    kind: SchemeKind::Basic,
+}];
+
 /// The operations of the Person service, implemented by the service and served by [`router`].
 pub trait PersonApi: Send + Sync + 'static {
     /// `GET /api/persons/`
@@ -340,10 +369,16 @@ pub trait PersonApi: Send + Sync + 'static {
     ) -> impl Future<Output = Result<HealthResponse, ApiError>> + Send;
 }
 
-/// The axum router of the Person service: authenticates (where the contract requires it) and
-/// validates every request, answering `401`, `400`, `415` with a problem document before the
-/// handler sees it.
+/// The axum router of the Person service, with HTTP basic authentication checked by `auth`: see
+/// [`router_with_security`].
 pub fn router<H: PersonApi>(handler: Arc<H>, auth: Arc<dyn Authenticator>) -> Router {
+    router_with_security(handler, Security::new().with_basic(auth))
+}
+
+/// The axum router of the Person service: authenticates (where the contract requires it, with the
+/// hooks in `security`) and validates every request, answering `401`, `400`, `415` with a
+/// problem document before the handler sees it.
+pub fn router_with_security<H: PersonApi>(handler: Arc<H>, security: Security) -> Router {
     Router::new()
         .route(
             "/api/persons/",
@@ -359,7 +394,7 @@ pub fn router<H: PersonApi>(handler: Arc<H>, auth: Arc<dyn Authenticator>) -> Ro
         .route("/health/", axum::routing::get(handle_health::<H>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(RouterState::new(handler, auth))
+        .with_state(RouterState::new(handler, security))
 }
 
 /// `GET /api/persons/`
@@ -369,7 +404,13 @@ async fn handle_list_persons<H: PersonApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<ListPersonsResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::query("page", ParamKind::Integer)]);
     if let Some(value) = params.pointer("/query/page") {
@@ -389,7 +430,13 @@ async fn handle_create_person<H: PersonApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<CreatePersonResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let body = request.json_body(&mut validator)?;
     if let Some(body) = &body {
@@ -407,7 +454,13 @@ async fn handle_get_person<H: PersonApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<GetPersonResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::path("id", ParamKind::String)]);
     match params.pointer("/path/id") {
@@ -434,7 +487,13 @@ async fn handle_replace_person<H: PersonApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<ReplacePersonResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::path("id", ParamKind::String)]);
     match params.pointer("/path/id") {
@@ -465,7 +524,13 @@ async fn handle_delete_person<H: PersonApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<DeletePersonResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::path("id", ParamKind::String)]);
     match params.pointer("/path/id") {
@@ -492,7 +557,13 @@ async fn handle_update_person<H: PersonApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<UpdatePersonResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::path("id", ParamKind::String)]);
     match params.pointer("/path/id") {
@@ -537,6 +608,7 @@ impl Client {
         Self { http }
     }
 
+    /// The connection settings the client sends through.
     pub fn http(&self) -> &HttpClient {
         &self.http
     }
@@ -552,7 +624,7 @@ impl Client {
             .http
             .request(Method::GET, "/api/persons/".to_string())
             .query("page", page.as_ref())
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -572,7 +644,7 @@ impl Client {
             .http
             .request(Method::POST, "/api/persons/".to_string())
             .json(body)
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -586,7 +658,7 @@ impl Client {
         let response = self
             .http
             .request(Method::GET, format!("/api/persons/{}/", path_segment(&id)))
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -607,7 +679,7 @@ impl Client {
             .http
             .request(Method::PUT, format!("/api/persons/{}/", path_segment(&id)))
             .json(body)
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -626,7 +698,7 @@ impl Client {
                 Method::DELETE,
                 format!("/api/persons/{}/", path_segment(&id)),
             )
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {
@@ -650,7 +722,7 @@ impl Client {
                 format!("/api/persons/{}/", path_segment(&id)),
             )
             .json(body)
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {

@@ -11,16 +11,18 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use contract_runtime::auth::{SchemeKind, SecurityScheme};
 use contract_runtime::client::HttpClient;
 use contract_runtime::client::path_segment;
+use contract_runtime::server::decode_params;
 use contract_runtime::server::{
     IncomingRequest, Rejection, RouterState, method_not_allowed, not_found,
 };
-use contract_runtime::server::{Param, ParamKind, decode_params};
+use contract_runtime::server::{Param, ParamKind};
 use contract_runtime::validate::StringFormat;
 use contract_runtime::validate::StringRules;
 use contract_runtime::validate::Validator;
-use contract_runtime::{ApiError, Authenticator, ClientError, RequestContext};
+use contract_runtime::{ApiError, Authenticator, ClientError, RequestContext, Security};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -71,7 +73,7 @@ impl std::fmt::Display for RatioResultStatus {
     }
 }
 
-/// Path and query parameters of `get_ratios`.
+/// The parameters of `get_ratios`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GetRatiosParams {
     pub person_id: Uuid,
@@ -79,7 +81,10 @@ pub struct GetRatiosParams {
 
 // Responses.
 
-/// The responses of `get_ratios` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `get_ratios` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum GetRatiosResponse {
     /// One entry per ratio.
@@ -94,7 +99,10 @@ impl IntoResponse for GetRatiosResponse {
     }
 }
 
-/// The responses of `health` that the handler chooses between; errors are [`ApiError`]s.
+/// The responses of `health` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum HealthResponse {
     /// Every dependency is ready.
@@ -116,6 +124,12 @@ impl IntoResponse for HealthResponse {
 
 // Validation: every request is checked against the contract before it is decoded.
 
+/// The security schemes of the contract, by name.
+pub const SECURITY_SCHEMES: &[SecurityScheme] = &[SecurityScheme {
+    name: "basicAuth",
+    kind: SchemeKind::Basic,
+}];
+
 /// The operations of the Planning service, implemented by the service and served by [`router`].
 pub trait PlanningApi: Send + Sync + 'static {
     /// `GET /api/ratios/{person_id}/`
@@ -134,10 +148,16 @@ pub trait PlanningApi: Send + Sync + 'static {
     ) -> impl Future<Output = Result<HealthResponse, ApiError>> + Send;
 }
 
-/// The axum router of the Planning service: authenticates (where the contract requires it) and
-/// validates every request, answering `401`, `400`, `415` with a problem document before the
-/// handler sees it.
+/// The axum router of the Planning service, with HTTP basic authentication checked by `auth`: see
+/// [`router_with_security`].
 pub fn router<H: PlanningApi>(handler: Arc<H>, auth: Arc<dyn Authenticator>) -> Router {
+    router_with_security(handler, Security::new().with_basic(auth))
+}
+
+/// The axum router of the Planning service: authenticates (where the contract requires it, with the
+/// hooks in `security`) and validates every request, answering `401`, `400`, `415` with a
+/// problem document before the handler sees it.
+pub fn router_with_security<H: PlanningApi>(handler: Arc<H>, security: Security) -> Router {
     Router::new()
         .route(
             "/api/ratios/{person_id}/",
@@ -146,7 +166,7 @@ pub fn router<H: PlanningApi>(handler: Arc<H>, auth: Arc<dyn Authenticator>) -> 
         .route("/health/", axum::routing::get(handle_health::<H>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(RouterState::new(handler, auth))
+        .with_state(RouterState::new(handler, security))
 }
 
 /// `GET /api/ratios/{person_id}/`
@@ -156,7 +176,13 @@ async fn handle_get_ratios<H: PlanningApi>(
     State(state): State<RouterState<H>>,
     request: Request,
 ) -> Result<GetRatiosResponse, Rejection> {
-    let request = IncomingRequest::read(request, Some(state.auth.as_ref())).await?;
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("basicAuth", &[])]],
+    )
+    .await?;
     let mut validator = Validator::new();
     let params = request.params(&[Param::path("person_id", ParamKind::String)]);
     match params.pointer("/path/person_id") {
@@ -197,6 +223,7 @@ impl Client {
         Self { http }
     }
 
+    /// The connection settings the client sends through.
     pub fn http(&self) -> &HttpClient {
         &self.http
     }
@@ -211,7 +238,7 @@ impl Client {
                 Method::GET,
                 format!("/api/ratios/{}/", path_segment(&person_id)),
             )
-            .authenticated()
+            .security(SECURITY_SCHEMES, &[&[("basicAuth", &[])]])
             .send()
             .await?;
         match response.status {

@@ -466,3 +466,55 @@ async fn handler_errors_are_problems() {
         "internal detail leaked"
     );
 }
+
+/// Text PostgreSQL cannot store (a NUL character) is a 400 violation naming the field, in the
+/// body and in path and query parameters, and never reaches the handler (issue 14: it answered
+/// 503 with the database's error).
+#[tokio::test]
+async fn nul_characters_are_violations_wherever_text_goes() {
+    let (handler, router) = persons();
+    let created = send(
+        &router,
+        Method::POST,
+        "/api/persons/",
+        Some(r#"{"first_name": "ab\u0000cd", "last_name": "x\u0000"}"#),
+    )
+    .await;
+    created.assert_problem(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        created.violations(),
+        [
+            (
+                "/body/first_name".to_string(),
+                "must not contain the NUL character (U+0000)".to_string()
+            ),
+            (
+                "/body/last_name".to_string(),
+                "must not contain the NUL character (U+0000)".to_string()
+            ),
+        ]
+    );
+    let patched = send(
+        &router,
+        Method::PATCH,
+        "/api/persons/10cdc09d-757c-4e4f-96bc-367a7de72f70/",
+        Some(r#"{"last_name": "\u0000"}"#),
+    )
+    .await;
+    patched.assert_problem(StatusCode::BAD_REQUEST);
+    assert_eq!(patched.pointers(), ["/body/last_name"]);
+    let path = send(&router, Method::GET, "/api/persons/a%00b/", None).await;
+    path.assert_problem(StatusCode::BAD_REQUEST);
+    assert!(
+        path.violations().contains(&(
+            "/path/id".to_string(),
+            "must not contain the NUL character (U+0000)".to_string()
+        )),
+        "{:?}",
+        path.violations()
+    );
+    let query = send(&router, Method::GET, "/api/persons/?page=%00", None).await;
+    query.assert_problem(StatusCode::BAD_REQUEST);
+    assert_eq!(query.pointers(), ["/query/page"]);
+    assert_eq!(handler.calls(), 0);
+}

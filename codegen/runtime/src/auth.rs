@@ -1,5 +1,11 @@
-//! The security hook: HTTP basic authentication, checked by a service-supplied
-//! [`Authenticator`] before any operation whose contract requires it.
+//! The security hooks: HTTP basic authentication checked by a service-supplied
+//! [`Authenticator`], bearer tokens (HTTP bearer, OAuth 2, OpenID Connect) by a
+//! [`BearerAuthenticator`], API keys (in a header, the query or a cookie) by an
+//! [`ApiKeyAuthenticator`], before any operation whose contract requires them. An operation's
+//! `security` lists alternatives ([`Requirement`]s); the request passes with the first
+//! alternative all of whose schemes accept it.
+
+use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -60,6 +66,290 @@ pub trait Authenticator: Send + Sync + 'static {
     fn realm(&self) -> &str {
         "api"
     }
+}
+
+/// Decides whether a bearer token (an OAuth 2 / OpenID Connect access token, a JWT, ...) is
+/// good for the operation; supplied by the service. Verifying a JWT (signature, expiry,
+/// audience) is this hook's job.
+pub trait BearerAuthenticator: Send + Sync + 'static {
+    /// The principal the token stands for, or `None` to refuse it. `scheme` is the name of the
+    /// security scheme in the contract, `scopes` the scopes the operation requires.
+    fn authenticate(&self, scheme: &str, token: &str, scopes: &[&str]) -> Option<String>;
+}
+
+/// Decides whether an API key is good; supplied by the service.
+pub trait ApiKeyAuthenticator: Send + Sync + 'static {
+    /// The principal the key stands for, or `None` to refuse it. `scheme` is the name of the
+    /// security scheme in the contract.
+    fn authenticate(&self, scheme: &str, key: &str) -> Option<String>;
+}
+
+/// Where an API key travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyLocation {
+    Header,
+    Query,
+    Cookie,
+}
+
+/// How a security scheme's credentials travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemeKind {
+    /// `Authorization: Basic ...`.
+    Basic,
+    /// `Authorization: Bearer ...` (HTTP bearer, OAuth 2, OpenID Connect).
+    Bearer,
+    /// A key in the header, query parameter or cookie named `name`.
+    ApiKey {
+        location: ApiKeyLocation,
+        name: &'static str,
+    },
+}
+
+/// A security scheme of a contract (`components/securitySchemes/<name>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityScheme {
+    pub name: &'static str,
+    pub kind: SchemeKind,
+}
+
+/// One alternative of an operation's `security`: every scheme it names (with the scopes the
+/// operation needs) must accept the request. An empty requirement lets anyone in.
+pub type Requirement = &'static [(&'static str, &'static [&'static str])];
+
+/// The hooks a generated router checks credentials with. A scheme without a hook refuses every
+/// request (and logs why), so a missing hook never lets a request through.
+#[derive(Clone, Default)]
+pub struct Security {
+    basic: Option<Arc<dyn Authenticator>>,
+    bearer: Option<Arc<dyn BearerAuthenticator>>,
+    api_key: Option<Arc<dyn ApiKeyAuthenticator>>,
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security")
+            .field("basic", &self.basic.is_some())
+            .field("bearer", &self.bearer.is_some())
+            .field("api_key", &self.api_key.is_some())
+            .finish()
+    }
+}
+
+impl Security {
+    /// No hooks: only operations open to anyone succeed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks HTTP basic credentials with `auth`.
+    pub fn with_basic(mut self, auth: Arc<dyn Authenticator>) -> Self {
+        self.basic = Some(auth);
+        self
+    }
+
+    /// Checks bearer tokens with `auth`.
+    pub fn with_bearer(mut self, auth: Arc<dyn BearerAuthenticator>) -> Self {
+        self.bearer = Some(auth);
+        self
+    }
+
+    /// Checks API keys with `auth`.
+    pub fn with_api_key(mut self, auth: Arc<dyn ApiKeyAuthenticator>) -> Self {
+        self.api_key = Some(auth);
+        self
+    }
+
+    /// The realm of the basic hook, for `WWW-Authenticate`.
+    fn realm(&self) -> &str {
+        self.basic.as_ref().map_or("api", |auth| auth.realm())
+    }
+
+    /// The principal of a request that meets one of `requirements` (`None` when it meets an
+    /// empty one), or the `401` refusing it. `query` is the request's decoded query.
+    pub fn authorize(
+        &self,
+        headers: &HeaderMap,
+        query: &[(String, String)],
+        schemes: &[SecurityScheme],
+        requirements: &[Requirement],
+    ) -> Result<Option<String>, Box<Response>> {
+        let mut presented = false;
+        let mut only_basic = true;
+        let mut challenges = Vec::new();
+        for requirement in requirements {
+            let mut principal = None;
+            let mut met = true;
+            for (name, scopes) in *requirement {
+                let Some(scheme) = schemes.iter().find(|s| s.name == *name) else {
+                    tracing::error!(
+                        scheme = name,
+                        "the contract names an undeclared security scheme"
+                    );
+                    met = false;
+                    break;
+                };
+                match self.check(scheme, scopes, headers, query) {
+                    Verdict::Accepted(who) => {
+                        principal.get_or_insert(who);
+                    }
+                    Verdict::Refused => {
+                        presented = true;
+                        met = false;
+                    }
+                    Verdict::Absent => met = false,
+                }
+                only_basic &= scheme.kind == SchemeKind::Basic;
+                let challenge = match scheme.kind {
+                    SchemeKind::Basic => Some(format!(
+                        "Basic realm=\"{}\"",
+                        self.realm().replace(['"', '\\'], "")
+                    )),
+                    SchemeKind::Bearer => Some("Bearer".to_string()),
+                    SchemeKind::ApiKey { .. } => None,
+                };
+                if let Some(challenge) = challenge
+                    && !challenges.contains(&challenge)
+                {
+                    challenges.push(challenge);
+                }
+                if !met {
+                    break;
+                }
+            }
+            if met {
+                return Ok(principal);
+            }
+        }
+        let detail = if presented {
+            "The credentials are not valid."
+        } else if only_basic {
+            "This operation requires HTTP basic authentication."
+        } else {
+            "This operation requires authentication."
+        };
+        let mut response = Problem::new(StatusCode::UNAUTHORIZED)
+            .with_detail(detail)
+            .into_response();
+        for challenge in challenges {
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .append(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        Err(Box::new(response))
+    }
+
+    fn check(
+        &self,
+        scheme: &SecurityScheme,
+        scopes: &[&str],
+        headers: &HeaderMap,
+        query: &[(String, String)],
+    ) -> Verdict {
+        match scheme.kind {
+            SchemeKind::Basic => {
+                let Some(credentials) = BasicCredentials::from_headers(headers) else {
+                    return Verdict::Absent;
+                };
+                let Some(auth) = self.hook(&self.basic, scheme) else {
+                    return Verdict::Refused;
+                };
+                if auth.authenticate(&credentials) {
+                    Verdict::Accepted(credentials.username)
+                } else {
+                    Verdict::Refused
+                }
+            }
+            SchemeKind::Bearer => {
+                let Some(token) = bearer_token(headers) else {
+                    return Verdict::Absent;
+                };
+                let Some(auth) = self.hook(&self.bearer, scheme) else {
+                    return Verdict::Refused;
+                };
+                match auth.authenticate(scheme.name, &token, scopes) {
+                    Some(who) => Verdict::Accepted(who),
+                    None => Verdict::Refused,
+                }
+            }
+            SchemeKind::ApiKey { location, name } => {
+                let key = match location {
+                    ApiKeyLocation::Header => headers
+                        .get(name)
+                        .and_then(|value| value.to_str().ok())
+                        .map(str::to_owned),
+                    ApiKeyLocation::Query => query
+                        .iter()
+                        .rev()
+                        .find(|(key, _)| key == name)
+                        .map(|(_, value)| value.clone()),
+                    ApiKeyLocation::Cookie => cookies(headers)
+                        .into_iter()
+                        .find(|(key, _)| key == name)
+                        .map(|(_, value)| value),
+                };
+                let Some(key) = key.filter(|key| !key.is_empty()) else {
+                    return Verdict::Absent;
+                };
+                let Some(auth) = self.hook(&self.api_key, scheme) else {
+                    return Verdict::Refused;
+                };
+                match auth.authenticate(scheme.name, &key) {
+                    Some(who) => Verdict::Accepted(who),
+                    None => Verdict::Refused,
+                }
+            }
+        }
+    }
+
+    fn hook<'a, T: ?Sized>(
+        &self,
+        hook: &'a Option<Arc<T>>,
+        scheme: &SecurityScheme,
+    ) -> Option<&'a T> {
+        if hook.is_none() {
+            tracing::error!(
+                scheme = scheme.name,
+                "no authenticator is configured for this security scheme; refusing the request"
+            );
+        }
+        hook.as_deref()
+    }
+}
+
+enum Verdict {
+    Accepted(String),
+    Refused,
+    Absent,
+}
+
+/// The token of an `Authorization: Bearer ...` header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
+/// The `name=value` pairs of the request's `Cookie` headers.
+pub fn cookies(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            let value = value.trim().trim_matches('"');
+            let value = percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            Some((name.trim().to_string(), value))
+        })
+        .collect()
 }
 
 /// One fixed user, as the services are configured in the demo.

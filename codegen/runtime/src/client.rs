@@ -1,15 +1,18 @@
 //! What the generated typed clients call: building a request, sending it, and turning the
 //! answer into the operation's response type or a [`ClientError`].
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::auth::BasicCredentials;
+use crate::auth::{ApiKeyLocation, BasicCredentials, Requirement, SchemeKind, SecurityScheme};
 use crate::problem::{PROBLEM_JSON, Problem};
+use crate::server::{ArrayStyle, Param, typed_param};
 
 /// Why a client call did not return one of the operation's responses.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +86,9 @@ pub struct HttpClient {
     base_url: String,
     http: reqwest::Client,
     credentials: Option<BasicCredentials>,
+    bearer_token: Option<String>,
+    /// API keys by security scheme name.
+    api_keys: BTreeMap<String, String>,
     observer: Option<Observer>,
 }
 
@@ -91,6 +97,11 @@ impl std::fmt::Debug for HttpClient {
         f.debug_struct("HttpClient")
             .field("base_url", &self.base_url)
             .field("credentials", &self.credentials)
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("api_keys", &self.api_keys.keys().collect::<Vec<_>>())
             .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
@@ -104,8 +115,23 @@ impl HttpClient {
             base_url,
             http: reqwest::Client::new(),
             credentials: None,
+            bearer_token: None,
+            api_keys: BTreeMap::new(),
             observer: None,
         }
+    }
+
+    /// Sends `token` as `Authorization: Bearer` to operations whose contract accepts a bearer,
+    /// OAuth 2 or OpenID Connect scheme.
+    pub fn with_bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer_token = Some(token.into());
+        self
+    }
+
+    /// Sends `key` where the contract's API key scheme `scheme` says (header, query or cookie).
+    pub fn with_api_key(mut self, scheme: impl Into<String>, key: impl Into<String>) -> Self {
+        self.api_keys.insert(scheme.into(), key.into());
+        self
     }
 
     /// Sends basic credentials with every operation whose contract requires authentication.
@@ -141,8 +167,20 @@ impl HttpClient {
             method,
             path,
             query: Vec::new(),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            content_type: "application/json",
             body: None,
             authenticated: false,
+        }
+    }
+
+    /// Whether the client holds the credentials of `scheme`.
+    fn has_credentials(&self, scheme: &SecurityScheme) -> bool {
+        match scheme.kind {
+            SchemeKind::Basic => self.credentials.is_some(),
+            SchemeKind::Bearer => self.bearer_token.is_some(),
+            SchemeKind::ApiKey { .. } => self.api_keys.contains_key(scheme.name),
         }
     }
 }
@@ -154,6 +192,9 @@ pub struct OutgoingRequest<'c> {
     method: Method,
     path: String,
     query: Vec<(&'static str, String)>,
+    headers: Vec<(String, String)>,
+    cookies: Vec<(String, String)>,
+    content_type: &'static str,
     body: Option<Result<Vec<u8>, ClientError>>,
     authenticated: bool,
 }
@@ -167,8 +208,161 @@ impl OutgoingRequest<'_> {
         self
     }
 
+    /// Adds an array query parameter written in `style`, unless `values` is `None`.
+    pub fn query_array<T: Serialize>(
+        mut self,
+        name: &'static str,
+        values: Option<&[T]>,
+        style: ArrayStyle,
+    ) -> Self {
+        let Some(values) = values else {
+            return self;
+        };
+        let texts = values.iter().map(param_text);
+        match style.separator() {
+            None => self.query.extend(texts.map(|text| (name, text))),
+            Some(separator) => self
+                .query
+                .push((name, texts.collect::<Vec<_>>().join(&separator.to_string()))),
+        }
+        self
+    }
+
+    /// Adds a header parameter unless `value` is `None`.
+    pub fn header<T: Serialize + ?Sized>(mut self, name: &'static str, value: Option<&T>) -> Self {
+        if let Some(value) = value {
+            self.headers.push((name.to_string(), param_text(value)));
+        }
+        self
+    }
+
+    /// Adds an array header parameter (`simple` style: comma-separated).
+    pub fn header_array<T: Serialize>(mut self, name: &'static str, values: Option<&[T]>) -> Self {
+        if let Some(values) = values {
+            let text = values.iter().map(param_text).collect::<Vec<_>>().join(",");
+            self.headers.push((name.to_string(), text));
+        }
+        self
+    }
+
+    /// Adds a cookie parameter unless `value` is `None`.
+    pub fn cookie<T: Serialize + ?Sized>(mut self, name: &'static str, value: Option<&T>) -> Self {
+        if let Some(value) = value {
+            self.cookies.push((name.to_string(), param_text(value)));
+        }
+        self
+    }
+
+    /// Sends `body` as `application/x-www-form-urlencoded` (arrays as repeated fields, other
+    /// structured values as JSON text).
+    pub fn form<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        self.content_type = "application/x-www-form-urlencoded";
+        self.body = Some(match serde_json::to_value(body) {
+            Ok(serde_json::Value::Object(fields)) => {
+                let mut form = form_urlencoded::Serializer::new(String::new());
+                for (name, value) in &fields {
+                    match value {
+                        serde_json::Value::Null => {}
+                        serde_json::Value::Array(items) => {
+                            for item in items {
+                                form.append_pair(name, &param_text(item));
+                            }
+                        }
+                        other => {
+                            form.append_pair(name, &param_text(other));
+                        }
+                    }
+                }
+                Ok(form.finish().into_bytes())
+            }
+            Ok(_) => Ok(Vec::new()),
+            Err(error) => Err(ClientError::Encode(error)),
+        });
+        self
+    }
+
+    /// Sends `body` as a form if there is one.
+    pub fn optional_form<T: Serialize + ?Sized>(self, body: Option<&T>) -> Self {
+        match body {
+            Some(body) => self.form(body),
+            None => self,
+        }
+    }
+
+    /// Sends `body` as it is, with `content_type`.
+    pub fn bytes(mut self, body: Vec<u8>, content_type: &'static str) -> Self {
+        self.content_type = content_type;
+        self.body = Some(Ok(body));
+        self
+    }
+
+    /// Sends `body` as it is if there is one.
+    pub fn optional_bytes(self, body: Option<Vec<u8>>, content_type: &'static str) -> Self {
+        match body {
+            Some(body) => self.bytes(body, content_type),
+            None => self,
+        }
+    }
+
+    /// Sends `body` as `text/plain`.
+    pub fn text(self, body: &str) -> Self {
+        self.bytes(body.as_bytes().to_vec(), "text/plain; charset=utf-8")
+    }
+
+    /// Sends `body` as `text/plain` if there is one.
+    pub fn optional_text(self, body: Option<&str>) -> Self {
+        match body {
+            Some(body) => self.text(body),
+            None => self,
+        }
+    }
+
+    /// Sends the credentials of the first of `requirements` (the operation's `security`) for
+    /// which the client holds every scheme's; none if it holds no full set.
+    pub fn security(mut self, schemes: &[SecurityScheme], requirements: &[Requirement]) -> Self {
+        let client = self.client;
+        let scheme = |name: &str| schemes.iter().find(|s| s.name == name);
+        let chosen = requirements.iter().find(|requirement| {
+            requirement
+                .iter()
+                .all(|(name, _)| scheme(name).is_some_and(|scheme| client.has_credentials(scheme)))
+        });
+        for (name, _) in chosen.copied().unwrap_or_default() {
+            let Some(scheme) = scheme(name) else {
+                continue;
+            };
+            match scheme.kind {
+                SchemeKind::Basic => self.authenticated = true,
+                SchemeKind::Bearer => {
+                    if let Some(token) = &client.bearer_token {
+                        self.headers
+                            .push((header::AUTHORIZATION.to_string(), format!("Bearer {token}")));
+                    }
+                }
+                SchemeKind::ApiKey {
+                    location,
+                    name: key_name,
+                } => {
+                    if let Some(key) = client.api_keys.get(scheme.name) {
+                        match location {
+                            ApiKeyLocation::Header => {
+                                self.headers.push((key_name.to_string(), key.clone()));
+                            }
+                            ApiKeyLocation::Query => self.query.push((key_name, key.clone())),
+                            ApiKeyLocation::Cookie => {
+                                self.cookies.push((key_name.to_string(), key.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self
+    }
+
     /// Sends `body` as `application/json`.
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        self.content_type = "application/json";
         self.body = Some(serde_json::to_vec(body).map_err(ClientError::Encode));
         self
     }
@@ -202,12 +396,24 @@ impl OutgoingRequest<'_> {
         {
             request = request.header(header::AUTHORIZATION, credentials.header_value());
         }
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, COOKIE_VALUE)))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header(header::COOKIE, cookie);
+        }
         let body = self.body.transpose()?;
         if let Some(body) = &body {
             request = request
                 .header(
                     header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
+                    HeaderValue::from_static(self.content_type),
                 )
                 .body(body.clone());
         }
@@ -218,6 +424,13 @@ impl OutgoingRequest<'_> {
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+            })
+            .collect();
         let bytes = response.bytes().await?;
         if let Some(observer) = &self.client.observer {
             observer(&Exchange {
@@ -231,6 +444,7 @@ impl OutgoingRequest<'_> {
         Ok(ReceivedResponse {
             status,
             content_type,
+            headers,
             body: bytes.to_vec(),
         })
     }
@@ -241,10 +455,52 @@ impl OutgoingRequest<'_> {
 pub struct ReceivedResponse {
     pub status: StatusCode,
     pub content_type: Option<String>,
+    /// Header names (lower case) and values, in order.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl ReceivedResponse {
+    /// Whether the body is a problem document (`application/problem+json`).
+    pub fn is_problem(&self) -> bool {
+        self.content_type
+            .as_deref()
+            .is_some_and(|ct| ct.starts_with(PROBLEM_JSON))
+    }
+
+    /// The raw body.
+    pub fn bytes(&self) -> Bytes {
+        Bytes::from(self.body.clone())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> Result<String, ClientError> {
+        String::from_utf8(self.body.clone()).map_err(|error| ClientError::Decode {
+            status: self.status,
+            message: error.to_string(),
+        })
+    }
+
+    /// The response headers `declared`, decoded into the operation's headers struct.
+    pub fn headers<T: DeserializeOwned>(&self, declared: &[Param]) -> Result<T, ClientError> {
+        let mut values = serde_json::Map::new();
+        for param in declared {
+            if let Some((_, text)) = self
+                .headers
+                .iter()
+                .rev()
+                .find(|(name, _)| name.eq_ignore_ascii_case(param.name))
+            {
+                values.insert(param.name.to_string(), typed_param(text, param.kind));
+            }
+        }
+        serde_json::from_value(serde_json::Value::Object(values)).map_err(|error| {
+            ClientError::Decode {
+                status: self.status,
+                message: format!("headers: {error}"),
+            }
+        })
+    }
     /// The body decoded as the type the contract gives for this status.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
         serde_json::from_slice(&self.body).map_err(|error| ClientError::Decode {
@@ -255,11 +511,9 @@ impl ReceivedResponse {
 
     /// The error for a status the operation does not list: its problem document if it has one.
     pub fn into_error(self) -> ClientError {
-        let is_problem = self
-            .content_type
-            .as_deref()
-            .is_some_and(|ct| ct.starts_with(PROBLEM_JSON));
-        if is_problem && let Ok(problem) = serde_json::from_slice::<Problem>(&self.body) {
+        if self.is_problem()
+            && let Ok(problem) = serde_json::from_slice::<Problem>(&self.body)
+        {
             return ClientError::Problem(problem);
         }
         ClientError::UnexpectedStatus {
@@ -287,6 +541,15 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'|')
     .add(b'}');
+
+/// Characters escaped in a cookie value (RFC 6265 `cookie-octet` excludes these).
+const COOKIE_VALUE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b',')
+    .add(b';')
+    .add(b'\\')
+    .add(b'%');
 
 /// A path parameter's value as an encoded path segment.
 pub fn path_segment<T: Serialize + ?Sized>(value: &T) -> String {
@@ -320,6 +583,7 @@ mod tests {
         let response = ReceivedResponse {
             status: StatusCode::NOT_FOUND,
             content_type: Some(PROBLEM_JSON.to_string()),
+            headers: Vec::new(),
             body: serde_json::to_vec(&problem).expect("json"),
         };
         let error = response.into_error();

@@ -10,9 +10,12 @@ pub mod double_option;
 pub mod health;
 pub mod problem;
 pub mod server;
+pub mod union;
 pub mod validate;
 
-pub use auth::{Authenticator, BasicCredentials, SingleUser};
+pub use auth::{
+    ApiKeyAuthenticator, Authenticator, BasicCredentials, BearerAuthenticator, Security, SingleUser,
+};
 pub use client::{ClientError, HttpClient};
 pub use health::{Check, Health, HealthStatus};
 pub use problem::{Problem, Violation};

@@ -1,6 +1,7 @@
 //! What the generated axum routers call: reading and authenticating a request, turning its
-//! path and query parameters into a JSON document to validate, reading its JSON body, decoding
-//! the validated parts, and the errors a handler may answer with.
+//! path, query, header and cookie parameters into a JSON document to validate, reading its
+//! body (JSON, form, bytes, text), decoding the validated parts, building responses, and the
+//! errors a handler may answer with.
 
 use std::sync::Arc;
 
@@ -12,17 +13,17 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::auth::{Authenticator, authenticate};
+use crate::auth::{Authenticator, Requirement, Security, SecurityScheme, authenticate, cookies};
 use crate::problem::{Problem, Violation};
 use crate::validate::Validator;
 
 /// Request bodies larger than this are refused with `413`.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The handler and the security hook, shared by every route of a generated router.
+/// The handler and the security hooks, shared by every route of a generated router.
 pub struct RouterState<H: ?Sized> {
     pub handler: Arc<H>,
-    pub auth: Arc<dyn Authenticator>,
+    pub security: Security,
 }
 
 // Derived `Clone` would require `H: Clone`; only the `Arc`s are cloned.
@@ -30,14 +31,15 @@ impl<H: ?Sized> Clone for RouterState<H> {
     fn clone(&self) -> Self {
         Self {
             handler: Arc::clone(&self.handler),
-            auth: Arc::clone(&self.auth),
+            security: self.security.clone(),
         }
     }
 }
 
 impl<H: ?Sized> RouterState<H> {
-    pub fn new(handler: Arc<H>, auth: Arc<dyn Authenticator>) -> Self {
-        Self { handler, auth }
+    /// The state of a router serving `handler`, checking credentials with `security`.
+    pub fn new(handler: Arc<H>, security: Security) -> Self {
+        Self { handler, security }
     }
 }
 
@@ -77,6 +79,9 @@ pub enum ApiError {
     /// `500`: a bug or an unexpected failure. The message is logged, not sent to the client.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Any other problem document (`403`, `429`, ...), sent as it is.
+    #[error("{0}")]
+    Problem(Problem),
 }
 
 impl ApiError {
@@ -98,6 +103,7 @@ impl ApiError {
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR)
                     .with_detail("The service failed to handle the request.")
             }
+            Self::Problem(problem) => problem,
         }
     }
 }
@@ -131,13 +137,15 @@ impl IntoResponse for Rejection {
     }
 }
 
-/// How a path or query parameter's text is read before validation.
+/// How a parameter's text is read before validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
     String,
     Integer,
     Number,
     Boolean,
+    /// JSON text (an object or other structured value in a form field).
+    Json,
 }
 
 /// Where a parameter is.
@@ -145,6 +153,48 @@ pub enum ParamKind {
 pub enum ParamLocation {
     Path,
     Query,
+    Header,
+    Cookie,
+    /// A field of an `application/x-www-form-urlencoded` body.
+    Form,
+}
+
+impl ParamLocation {
+    /// The first token of the parameter's JSON pointer (`/query/page`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Path => "path",
+            Self::Query => "query",
+            Self::Header => "header",
+            Self::Cookie => "cookie",
+            Self::Form => "body",
+        }
+    }
+}
+
+/// How the values of an array parameter are written (OpenAPI `style` and `explode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrayStyle {
+    /// `form`, `explode: true`: the parameter repeats (`?id=1&id=2`).
+    Exploded,
+    /// `form` with `explode: false`, and `simple`: `?id=1,2`.
+    Comma,
+    /// `spaceDelimited`: `?id=1%202`.
+    Space,
+    /// `pipeDelimited`: `?id=1|2`.
+    Pipe,
+}
+
+impl ArrayStyle {
+    /// The separator of a delimited style.
+    pub fn separator(self) -> Option<char> {
+        match self {
+            Self::Exploded => None,
+            Self::Comma => Some(','),
+            Self::Space => Some(' '),
+            Self::Pipe => Some('|'),
+        }
+    }
 }
 
 /// A parameter an operation declares.
@@ -153,22 +203,83 @@ pub struct Param {
     pub name: &'static str,
     pub location: ParamLocation,
     pub kind: ParamKind,
+    /// For arrays, how the values are written; `kind` is then the items' kind.
+    pub array: Option<ArrayStyle>,
 }
 
 impl Param {
-    pub const fn path(name: &'static str, kind: ParamKind) -> Self {
+    const fn new(name: &'static str, location: ParamLocation, kind: ParamKind) -> Self {
         Self {
             name,
-            location: ParamLocation::Path,
+            location,
             kind,
+            array: None,
         }
     }
 
+    /// A path parameter.
+    pub const fn path(name: &'static str, kind: ParamKind) -> Self {
+        Self::new(name, ParamLocation::Path, kind)
+    }
+
+    /// A query parameter.
     pub const fn query(name: &'static str, kind: ParamKind) -> Self {
-        Self {
-            name,
-            location: ParamLocation::Query,
-            kind,
+        Self::new(name, ParamLocation::Query, kind)
+    }
+
+    /// A header parameter (its name is matched case-insensitively).
+    pub const fn header(name: &'static str, kind: ParamKind) -> Self {
+        Self::new(name, ParamLocation::Header, kind)
+    }
+
+    /// A cookie parameter.
+    pub const fn cookie(name: &'static str, kind: ParamKind) -> Self {
+        Self::new(name, ParamLocation::Cookie, kind)
+    }
+
+    /// A field of a form body.
+    pub const fn form(name: &'static str, kind: ParamKind) -> Self {
+        Self::new(name, ParamLocation::Form, kind)
+    }
+
+    /// The same parameter as an array written in `style`.
+    pub const fn array(mut self, style: ArrayStyle) -> Self {
+        self.array = Some(style);
+        self
+    }
+
+    /// The parameter's typed value among `found` (name/text pairs), if present. A repeated
+    /// single-valued parameter counts with its last value, as in Django.
+    fn value(&self, found: &[(String, String)], case_insensitive: bool) -> Option<Value> {
+        let matches = |name: &str| {
+            if case_insensitive {
+                name.eq_ignore_ascii_case(self.name)
+            } else {
+                name == self.name
+            }
+        };
+        let mut texts = found
+            .iter()
+            .filter(|(name, _)| matches(name))
+            .map(|(_, text)| text.as_str());
+        match self.array {
+            None => texts.next_back().map(|text| typed_param(text, self.kind)),
+            Some(ArrayStyle::Exploded) => {
+                let items: Vec<Value> = texts.map(|text| typed_param(text, self.kind)).collect();
+                (!items.is_empty()).then_some(Value::Array(items))
+            }
+            Some(style) => {
+                let text = texts.next_back()?;
+                let separator = style.separator().unwrap_or(',');
+                let items = if text.is_empty() {
+                    Vec::new()
+                } else {
+                    text.split(separator)
+                        .map(|item| typed_param(item, self.kind))
+                        .collect()
+                };
+                Some(Value::Array(items))
+            }
         }
     }
 }
@@ -179,21 +290,48 @@ pub struct IncomingRequest {
     pub context: RequestContext,
     path: Vec<(String, String)>,
     query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    cookies: Vec<(String, String)>,
     content_type: Option<String>,
     body: Bytes,
 }
 
 impl IncomingRequest {
-    /// Reads `request`; with `auth`, refuses it with `401` unless its credentials are good.
+    /// Reads `request`; with `auth`, refuses it with `401` unless its basic credentials are
+    /// good.
     pub async fn read(
         request: Request,
         auth: Option<&dyn Authenticator>,
     ) -> Result<Self, Rejection> {
-        let (mut parts, body) = request.into_parts();
+        let (parts, body) = request.into_parts();
         let principal = match auth {
             Some(auth) => Some(authenticate(&parts.headers, auth).map_err(Rejection)?),
             None => None,
         };
+        Self::read_parts(parts, body, principal).await
+    }
+
+    /// Reads `request`, refusing it with `401` unless it meets one of `requirements` (the
+    /// operation's `security`) as `security`'s hooks judge.
+    pub async fn read_secured(
+        request: Request,
+        security: &Security,
+        schemes: &[SecurityScheme],
+        requirements: &[Requirement],
+    ) -> Result<Self, Rejection> {
+        let (parts, body) = request.into_parts();
+        let query = query_pairs(&parts.uri);
+        let principal = security
+            .authorize(&parts.headers, &query, schemes, requirements)
+            .map_err(Rejection)?;
+        Self::read_parts(parts, body, principal).await
+    }
+
+    async fn read_parts(
+        mut parts: axum::http::request::Parts,
+        body: axum::body::Body,
+        principal: Option<String>,
+    ) -> Result<Self, Rejection> {
         let path = match RawPathParams::from_request_parts(&mut parts, &()).await {
             Ok(params) => params
                 .iter()
@@ -207,15 +345,15 @@ impl IncomingRequest {
                 );
             }
         };
-        let query = parts
-            .uri
-            .query()
-            .map(|query| {
-                form_urlencoded::parse(query.as_bytes())
-                    .into_owned()
-                    .collect()
+        let query = query_pairs(&parts.uri);
+        let headers = parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
             })
-            .unwrap_or_default();
+            .collect();
+        let cookies = cookies(&parts.headers);
         let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)
@@ -234,31 +372,122 @@ impl IncomingRequest {
             },
             path,
             query,
+            headers,
+            cookies,
             content_type,
             body,
         })
     }
 
-    /// The declared parameters as `{"path": {...}, "query": {...}}`, each value typed as its
-    /// schema's type where the text allows (`"2"` → `2` for an integer), so that validation
-    /// reports them at `/path/<name>` and `/query/<name>`. Absent parameters are left out.
+    /// The declared parameters as `{"path": {...}, "query": {...}, "header": {...},
+    /// "cookie": {...}}`, each value typed as its schema's type where the text allows (`"2"` →
+    /// `2` for an integer; arrays split as their style says), so that validation reports them
+    /// at `/path/<name>`, `/query/<name>`, ... Absent parameters are left out.
     pub fn params(&self, declared: &[Param]) -> Value {
-        let mut path = Map::new();
-        let mut query = Map::new();
+        let mut locations: Vec<(&str, Map<String, Value>)> = ["path", "query", "header", "cookie"]
+            .into_iter()
+            .map(|location| (location, Map::new()))
+            .collect();
         for param in declared {
-            let (found, target) = match param.location {
-                ParamLocation::Path => (&self.path, &mut path),
-                ParamLocation::Query => (&self.query, &mut query),
+            let (found, case_insensitive) = match param.location {
+                ParamLocation::Path => (&self.path, false),
+                ParamLocation::Query => (&self.query, false),
+                ParamLocation::Header => (&self.headers, true),
+                ParamLocation::Cookie => (&self.cookies, false),
+                ParamLocation::Form => continue,
             };
-            // A repeated query parameter counts with its last value, as in Django.
-            if let Some((_, text)) = found.iter().rev().find(|(name, _)| name == param.name) {
-                target.insert(param.name.to_string(), typed_param(text, param.kind));
+            if let Some(value) = param.value(found, case_insensitive)
+                && let Some((_, target)) = locations
+                    .iter_mut()
+                    .find(|(location, _)| *location == param.location.as_str())
+            {
+                target.insert(param.name.to_string(), value);
             }
         }
         let mut params = Map::new();
-        params.insert("path".into(), Value::Object(path));
-        params.insert("query".into(), Value::Object(query));
+        for (location, values) in locations {
+            params.insert(location.into(), Value::Object(values));
+        }
         Value::Object(params)
+    }
+
+    /// A body that may be JSON (when `json` is true) or `application/x-www-form-urlencoded`
+    /// with the `fields` declared, as one JSON document to validate. Other media types are
+    /// refused with `415`; a required body's absence is a violation at `/body`.
+    pub fn form_or_json_body(
+        &self,
+        validator: &mut Validator,
+        fields: &[Param],
+        json: bool,
+        required: bool,
+    ) -> Result<Option<Value>, Problem> {
+        if self.body.is_empty() {
+            if required {
+                validator.push("/body", "is required");
+            }
+            return Ok(None);
+        }
+        let is_form = self.content_type.as_deref().is_some_and(|content_type| {
+            essence(content_type) == "application/x-www-form-urlencoded"
+        });
+        if !is_form {
+            if json {
+                return self.optional_json_body(validator);
+            }
+            return Err(unsupported_media_type(
+                "application/x-www-form-urlencoded",
+                self.content_type.as_deref(),
+            ));
+        }
+        let pairs: Vec<(String, String)> =
+            form_urlencoded::parse(&self.body).into_owned().collect();
+        let mut object = Map::new();
+        for field in fields {
+            if let Some(value) = field.value(&pairs, false) {
+                object.insert(field.name.to_string(), value);
+            }
+        }
+        Ok(Some(Value::Object(object)))
+    }
+
+    /// A raw body (`application/octet-stream` and the like); an empty one is absent.
+    pub fn bytes_body(
+        &self,
+        validator: &mut Validator,
+        required: bool,
+    ) -> Result<Option<Bytes>, Problem> {
+        if self.body.is_empty() {
+            if required {
+                validator.push("/body", "is required");
+            }
+            return Ok(None);
+        }
+        Ok(Some(self.body.clone()))
+    }
+
+    /// A `text/plain` body, which must be UTF-8 without NUL characters.
+    pub fn text_body(
+        &self,
+        validator: &mut Validator,
+        required: bool,
+    ) -> Result<Option<String>, Problem> {
+        let Some(bytes) = self.bytes_body(validator, required)? else {
+            return Ok(None);
+        };
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => {
+                validator.string(
+                    &Value::String(text.clone()),
+                    "/body",
+                    crate::validate::StringRules::new(),
+                );
+                Ok(Some(text))
+            }
+            Err(_) => {
+                validator.push("/body", "is not UTF-8 text");
+                Ok(None)
+            }
+        }
     }
 
     /// The JSON body of an operation that requires one; its absence is a violation at `/body`.
@@ -278,12 +507,10 @@ impl IncomingRequest {
             return Ok(None);
         }
         if !self.content_type.as_deref().is_some_and(is_json) {
-            let found = self.content_type.as_deref().unwrap_or("none");
-            return Err(
-                Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE).with_detail(format!(
-                    "The body must be application/json; the Content-Type is {found}."
-                )),
-            );
+            return Err(unsupported_media_type(
+                "application/json",
+                self.content_type.as_deref(),
+            ));
         }
         match serde_json::from_slice(&self.body) {
             Ok(value) => Ok(Some(value)),
@@ -298,6 +525,7 @@ impl IncomingRequest {
 /// Decodes validated parameters (see [`IncomingRequest::params`]) into the operation's
 /// parameter struct.
 pub fn decode_params<T: DeserializeOwned>(params: Value) -> Result<T, Problem> {
+    // Locations are merged: the generator has made every parameter's field name distinct.
     let mut merged = Map::new();
     if let Value::Object(locations) = params {
         for (_, values) in locations {
@@ -333,6 +561,93 @@ fn undecodable(at: &str, error: &serde_json::Error) -> Problem {
     )])
 }
 
+/// A validated required raw or text body (its absence was recorded as a violation).
+pub fn required<T>(body: Option<T>) -> Result<T, Problem> {
+    body.ok_or_else(|| Problem::invalid(vec![Violation::new("/body", "is required")]))
+}
+
+/// `status` if it is in the class `digit` (`4` for `4XX`); otherwise the handler broke the
+/// contract, which is logged and answered with `500`.
+pub fn status_in_class(status: StatusCode, digit: u16) -> StatusCode {
+    if status.as_u16() / 100 == digit {
+        status
+    } else {
+        tracing::error!(%status, "the handler answered a status outside the contract's {digit}XX");
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// A response with a raw body (`application/octet-stream`).
+pub fn bytes_response(status: StatusCode, body: Bytes) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        body,
+    )
+        .into_response()
+}
+
+/// A response with a `text/plain` body.
+pub fn text_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// `response` with the headers of a generated headers struct (each field a header; absent
+/// optional ones are left out).
+pub fn with_headers<T: serde::Serialize>(mut response: Response, headers: &T) -> Response {
+    let Ok(Value::Object(values)) = serde_json::to_value(headers) else {
+        return response;
+    };
+    for (name, value) in values {
+        let text = match value {
+            Value::Null => continue,
+            Value::String(text) => text,
+            other => other.to_string(),
+        };
+        match (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            header::HeaderValue::from_str(&text),
+        ) {
+            (Ok(name), Ok(value)) => {
+                response.headers_mut().insert(name, value);
+            }
+            _ => tracing::error!(header = %name, "the handler's header value cannot be sent"),
+        }
+    }
+    response
+}
+
+fn unsupported_media_type(expected: &str, found: Option<&str>) -> Problem {
+    let found = found.unwrap_or("none");
+    Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE).with_detail(format!(
+        "The body must be {expected}; the Content-Type is {found}."
+    ))
+}
+
+fn query_pairs(uri: &axum::http::Uri) -> Vec<(String, String)> {
+    uri.query()
+        .map(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// `404` for a path no route matches.
 pub async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND).with_detail("No operation has this path.")
@@ -344,10 +659,16 @@ pub async fn method_not_allowed() -> Problem {
         .with_detail("The path does not support this method.")
 }
 
-fn typed_param(text: &str, kind: ParamKind) -> Value {
+/// A parameter's text as the JSON value its schema's type calls for, where the text allows.
+pub fn typed_param(text: &str, kind: ParamKind) -> Value {
     let typed = match kind {
         ParamKind::String => None,
-        ParamKind::Integer => text.parse::<i64>().ok().map(Value::from),
+        ParamKind::Integer => text
+            .parse::<i64>()
+            .ok()
+            .map(Value::from)
+            .or_else(|| text.parse::<u64>().ok().map(Value::from)),
+        ParamKind::Json => serde_json::from_str(text).ok(),
         ParamKind::Number => text
             .parse::<f64>()
             .ok()
@@ -364,12 +685,7 @@ fn typed_param(text: &str, kind: ParamKind) -> Value {
 }
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = essence(content_type);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -406,7 +722,10 @@ mod tests {
             Param::query("page", ParamKind::Integer),
             Param::query("missing", ParamKind::String),
         ]);
-        assert_eq!(params, json!({"path": {}, "query": {"page": 2}}));
+        assert_eq!(
+            params,
+            json!({"path": {}, "query": {"page": 2}, "header": {}, "cookie": {}})
+        );
         assert_eq!(request.context.url("/a/"), "http://example.org:8001/a/");
         assert_eq!(typed_param("x1", ParamKind::Integer), json!("x1"));
     }

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::sync::{LazyLock, Mutex};
 
-use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::problem::{Problem, Violation};
@@ -25,6 +24,10 @@ pub struct Validator {
     violations: Vec<Violation>,
 }
 
+/// The check of one alternative of a `oneOf` / `anyOf`: records what `value`, found at the
+/// pointer, breaks.
+pub type Check = fn(&Value, &str, &mut Validator);
+
 /// A `format` of `type: string` that the validator checks and the models parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StringFormat {
@@ -34,6 +37,19 @@ pub enum StringFormat {
     DateTime,
     /// RFC 3339 full-date (`2024-02-29`), parsed to `chrono::NaiveDate`.
     Date,
+    /// An e-mail address: a local part and a domain around one `@` (the shape, not RFC 5321
+    /// in full: no quoted local parts).
+    Email,
+    /// An absolute URI (RFC 3986), as the `url` crate parses it.
+    Uri,
+    /// An RFC 1123 host name: dot-separated labels of letters, digits and `-`.
+    Hostname,
+    /// An IPv4 address in dotted-quad form, parsed to `std::net::Ipv4Addr`.
+    Ipv4,
+    /// An IPv6 address, parsed to `std::net::Ipv6Addr`.
+    Ipv6,
+    /// Base64-encoded bytes (RFC 4648, with padding).
+    Byte,
 }
 
 /// Rules of a `type: string` schema.
@@ -43,7 +59,7 @@ pub struct StringRules {
     /// In characters (Unicode scalar values), as JSON Schema counts them.
     pub min_length: Option<usize>,
     pub max_length: Option<usize>,
-    /// An unanchored regular expression, as in JSON Schema.
+    /// An unanchored ECMA-262 regular expression, as in JSON Schema (look-around included).
     pub pattern: Option<&'static str>,
     /// The `enum` values.
     pub one_of: Option<&'static [&'static str]>,
@@ -84,10 +100,45 @@ impl StringRules {
 /// The `format` of `type: integer`: the range a value must fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IntegerFormat {
+    Int8,
+    Int16,
     Int32,
     /// Also used when the schema names no format.
     #[default]
     Int64,
+    Uint8,
+    Uint16,
+    Uint32,
+    Uint64,
+}
+
+impl IntegerFormat {
+    /// The smallest and largest value of the format.
+    pub const fn range(self) -> (i128, i128) {
+        match self {
+            Self::Int8 => (i8::MIN as i128, i8::MAX as i128),
+            Self::Int16 => (i16::MIN as i128, i16::MAX as i128),
+            Self::Int32 => (i32::MIN as i128, i32::MAX as i128),
+            Self::Int64 => (i64::MIN as i128, i64::MAX as i128),
+            Self::Uint8 => (0, u8::MAX as i128),
+            Self::Uint16 => (0, u16::MAX as i128),
+            Self::Uint32 => (0, u32::MAX as i128),
+            Self::Uint64 => (0, u64::MAX as i128),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Int8 => "an 8-bit signed integer",
+            Self::Int16 => "a 16-bit signed integer",
+            Self::Int32 => "a 32-bit signed integer",
+            Self::Int64 => "a 64-bit signed integer",
+            Self::Uint8 => "an 8-bit unsigned integer",
+            Self::Uint16 => "a 16-bit unsigned integer",
+            Self::Uint32 => "a 32-bit unsigned integer",
+            Self::Uint64 => "a 64-bit unsigned integer",
+        }
+    }
 }
 
 /// Rules of a `type: integer` schema.
@@ -98,17 +149,45 @@ pub struct IntegerRules {
     pub exclusive_minimum: bool,
     pub maximum: Option<i64>,
     pub exclusive_maximum: bool,
+    /// `multipleOf`.
+    pub multiple_of: Option<u64>,
     pub one_of: Option<&'static [i64]>,
     /// `x-accept-digit-string`: a JSON string of ASCII digits (`"537300"`) counts as the integer.
     pub accept_digit_string: bool,
 }
 
 impl IntegerRules {
+    /// `format: int8`.
+    pub const fn int8() -> Self {
+        Self::with_format(IntegerFormat::Int8)
+    }
+    /// `format: int16`.
+    pub const fn int16() -> Self {
+        Self::with_format(IntegerFormat::Int16)
+    }
+    /// `format: int32`.
     pub const fn int32() -> Self {
         Self::with_format(IntegerFormat::Int32)
     }
+    /// `format: int64`, or no format.
     pub const fn int64() -> Self {
         Self::with_format(IntegerFormat::Int64)
+    }
+    /// `format: uint8`.
+    pub const fn uint8() -> Self {
+        Self::with_format(IntegerFormat::Uint8)
+    }
+    /// `format: uint16`.
+    pub const fn uint16() -> Self {
+        Self::with_format(IntegerFormat::Uint16)
+    }
+    /// `format: uint32`.
+    pub const fn uint32() -> Self {
+        Self::with_format(IntegerFormat::Uint32)
+    }
+    /// `format: uint64`.
+    pub const fn uint64() -> Self {
+        Self::with_format(IntegerFormat::Uint64)
     }
     const fn with_format(format: IntegerFormat) -> Self {
         Self {
@@ -117,6 +196,7 @@ impl IntegerRules {
             exclusive_minimum: false,
             maximum: None,
             exclusive_maximum: false,
+            multiple_of: None,
             one_of: None,
             accept_digit_string: false,
         }
@@ -139,6 +219,11 @@ impl IntegerRules {
         self.exclusive_maximum = true;
         self
     }
+    /// `multipleOf` (positive).
+    pub const fn multiple_of(mut self, divisor: u64) -> Self {
+        self.multiple_of = Some(divisor);
+        self
+    }
     pub const fn one_of(mut self, values: &'static [i64]) -> Self {
         self.one_of = Some(values);
         self
@@ -156,6 +241,8 @@ pub struct NumberRules {
     pub exclusive_minimum: bool,
     pub maximum: Option<f64>,
     pub exclusive_maximum: bool,
+    /// `multipleOf` (positive).
+    pub multiple_of: Option<f64>,
 }
 
 impl NumberRules {
@@ -165,7 +252,13 @@ impl NumberRules {
             exclusive_minimum: false,
             maximum: None,
             exclusive_maximum: false,
+            multiple_of: None,
         }
+    }
+    /// `multipleOf` (positive).
+    pub const fn multiple_of(mut self, divisor: f64) -> Self {
+        self.multiple_of = Some(divisor);
+        self
     }
     pub const fn minimum(mut self, minimum: f64) -> Self {
         self.minimum = Some(minimum);
@@ -192,6 +285,8 @@ impl NumberRules {
 pub struct ArrayRules {
     pub min_items: Option<usize>,
     pub max_items: Option<usize>,
+    /// `uniqueItems: true`.
+    pub unique_items: bool,
 }
 
 impl ArrayRules {
@@ -199,7 +294,13 @@ impl ArrayRules {
         Self {
             min_items: None,
             max_items: None,
+            unique_items: false,
         }
+    }
+    /// `uniqueItems: true`: no two items may be equal.
+    pub const fn unique_items(mut self) -> Self {
+        self.unique_items = true;
+        self
     }
     pub const fn min_items(mut self, min: usize) -> Self {
         self.min_items = Some(min);
@@ -277,6 +378,7 @@ impl Validator {
             self.wrong_type(at, "a string", value);
             return;
         };
+        self.storable_text(text, at);
         if let Some(format) = rules.format
             && let Err(message) = check_format(text, format)
         {
@@ -291,7 +393,7 @@ impl Validator {
         }
         if let Some(pattern) = rules.pattern {
             match compiled(pattern) {
-                Some(regex) if regex.is_match(text) => {}
+                Some(regex) if regex.find(text).is_some() => {}
                 Some(_) => self.push(at, format!("must match the pattern `{pattern}`")),
                 None => self.push(at, format!("cannot be checked: bad pattern `{pattern}`")),
             }
@@ -308,20 +410,22 @@ impl Validator {
     }
 
     pub fn integer(&mut self, value: &Value, at: &str, rules: IntegerRules) {
-        let integer = match value {
-            Value::Number(number) => match number.as_i64() {
-                Some(integer) => integer,
-                None if number.is_u64() || number.as_f64().is_some_and(|f| f.fract() == 0.0) => {
-                    self.push(at, "must fit in a 64-bit signed integer");
+        let integer: i128 = match value {
+            Value::Number(number) => {
+                if let Some(integer) = number.as_i64() {
+                    i128::from(integer)
+                } else if let Some(integer) = number.as_u64() {
+                    i128::from(integer)
+                } else if number.as_f64().is_some_and(|f| f.fract() == 0.0) {
+                    self.push(at, format!("must fit in {}", rules.format.describe()));
                     return;
-                }
-                None => {
+                } else {
                     self.push(at, "must be an integer");
                     return;
                 }
-            },
+            }
             Value::String(text) if rules.accept_digit_string => match parse_digit_string(text) {
-                Ok(integer) => integer,
+                Ok(integer) => i128::from(integer),
                 Err(message) => {
                     self.push(at, message);
                     return;
@@ -337,25 +441,32 @@ impl Validator {
                 return;
             }
         };
-        if rules.format == IntegerFormat::Int32 && i32::try_from(integer).is_err() {
-            self.push(at, "must fit in a 32-bit signed integer");
+        let (lowest, highest) = rules.format.range();
+        if integer < lowest || integer > highest {
+            self.push(at, format!("must fit in {}", rules.format.describe()));
         }
         if let Some(min) = rules.minimum {
-            if rules.exclusive_minimum && integer <= min {
+            if rules.exclusive_minimum && integer <= i128::from(min) {
                 self.push(at, format!("must be greater than {min}"));
-            } else if integer < min {
+            } else if integer < i128::from(min) {
                 self.push(at, format!("must be at least {min}"));
             }
         }
         if let Some(max) = rules.maximum {
-            if rules.exclusive_maximum && integer >= max {
+            if rules.exclusive_maximum && integer >= i128::from(max) {
                 self.push(at, format!("must be less than {max}"));
-            } else if integer > max {
+            } else if integer > i128::from(max) {
                 self.push(at, format!("must be at most {max}"));
             }
         }
+        if let Some(divisor) = rules.multiple_of
+            && divisor > 0
+            && integer % i128::from(divisor) != 0
+        {
+            self.push(at, format!("must be a multiple of {divisor}"));
+        }
         if let Some(allowed) = rules.one_of
-            && !allowed.contains(&integer)
+            && !allowed.iter().any(|a| i128::from(*a) == integer)
         {
             let list = allowed.iter().map(i64::to_string).collect::<Vec<_>>();
             self.push(at, format!("must be one of {}", list.join(", ")));
@@ -379,6 +490,15 @@ impl Validator {
                 self.push(at, format!("must be less than {max}"));
             } else if number > max {
                 self.push(at, format!("must be at most {max}"));
+            }
+        }
+        if let Some(divisor) = rules.multiple_of
+            && divisor > 0.0
+        {
+            let quotient = number / divisor;
+            // Within a relative epsilon: 0.3 is a multiple of 0.1 although 0.3 / 0.1 is not 3.
+            if (quotient - quotient.round()).abs() > 1e-9 * quotient.abs().max(1.0) {
+                self.push(at, format!("must be a multiple of {divisor}"));
             }
         }
     }
@@ -406,7 +526,158 @@ impl Validator {
                 format!("must have at most {max} {}", plural(max, "item")),
             );
         }
+        if rules.unique_items {
+            for (index, item) in items.iter().enumerate() {
+                if let Some(first) = items[..index].iter().position(|earlier| earlier == item) {
+                    self.push(&pointer(at, index), format!("repeats item {first}"));
+                }
+            }
+        }
         Some(items)
+    }
+
+    /// Records an object with fewer than `min` or more than `max` properties.
+    pub fn property_count(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        min: Option<usize>,
+        max: Option<usize>,
+    ) {
+        let count = object.len();
+        if let Some(min) = min.filter(|min| count < *min) {
+            self.push(
+                at,
+                format!("must have at least {min} {}", plural(min, "property")),
+            );
+        }
+        if let Some(max) = max.filter(|max| count > *max) {
+            self.push(
+                at,
+                format!("must have at most {max} {}", plural(max, "property")),
+            );
+        }
+    }
+
+    /// Any JSON value is allowed, but no text in it (keys included) that PostgreSQL cannot
+    /// store.
+    pub fn any(&mut self, value: &Value, at: &str) {
+        match value {
+            Value::String(text) => self.storable_text(text, at),
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    self.any(item, &pointer(at, index));
+                }
+            }
+            Value::Object(object) => {
+                for (name, item) in object {
+                    let item_at = pointer(at, name);
+                    if name.contains('\0') {
+                        self.push(
+                            &item_at,
+                            "the property name must not contain the NUL character (U+0000)",
+                        );
+                    }
+                    self.any(item, &item_at);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// `null` is the only value allowed (`enum: [null]`, `type: 'null'`).
+    pub fn null(&mut self, value: &Value, at: &str) {
+        if !value.is_null() {
+            self.wrong_type(at, "null", value);
+        }
+    }
+
+    /// `oneOf`: exactly one of the alternatives must accept `value`; otherwise the violation
+    /// says, for each alternative, why it did not (or which ones all matched).
+    pub fn one_of(&mut self, value: &Value, at: &str, alternatives: &[(&str, Check)]) {
+        self.alternatives(value, at, alternatives, true);
+    }
+
+    /// `anyOf`: at least one of the alternatives must accept `value`.
+    pub fn any_of(&mut self, value: &Value, at: &str, alternatives: &[(&str, Check)]) {
+        self.alternatives(value, at, alternatives, false);
+    }
+
+    fn alternatives(
+        &mut self,
+        value: &Value,
+        at: &str,
+        alternatives: &[(&str, Check)],
+        exactly_one: bool,
+    ) {
+        let mut matched = Vec::new();
+        let mut reasons = Vec::new();
+        for (name, check) in alternatives {
+            let mut trial = Validator::new();
+            check(value, at, &mut trial);
+            if trial.is_valid() {
+                matched.push(*name);
+            } else {
+                let why = trial
+                    .violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                reasons.push(format!("{name}: {why}"));
+            }
+        }
+        if matched.is_empty() {
+            self.push(
+                at,
+                format!("matches none of the alternatives ({})", reasons.join("; ")),
+            );
+        } else if exactly_one && matched.len() > 1 {
+            self.push(
+                at,
+                format!(
+                    "must match exactly one alternative but matches {}",
+                    matched.join(", ")
+                ),
+            );
+        }
+    }
+
+    /// `oneOf` with a `discriminator`: the object's `property` names the alternative (one of
+    /// `alternatives`' tags), which alone is checked.
+    pub fn discriminated(
+        &mut self,
+        value: &Value,
+        at: &str,
+        property: &str,
+        alternatives: &[(&str, Check)],
+    ) {
+        let Some(object) = self.object(value, at) else {
+            return;
+        };
+        let tags = || {
+            alternatives
+                .iter()
+                .map(|(tag, _)| format!("\"{tag}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let property_at = pointer(at, property);
+        match object.get(property) {
+            None => self.push(&property_at, format!("is required (one of {})", tags())),
+            Some(Value::String(tag)) => match alternatives.iter().find(|(t, _)| t == tag) {
+                Some((_, check)) => check(value, at, self),
+                None => self.push(&property_at, format!("must be one of {}", tags())),
+            },
+            Some(other) => self.wrong_type(&property_at, "a string", other),
+        }
+    }
+
+    /// Records text that PostgreSQL cannot store in a `text` column: the NUL character.
+    fn storable_text(&mut self, text: &str, at: &str) {
+        if text.contains('\0') {
+            self.push(at, "must not contain the NUL character (U+0000)");
+        }
     }
 
     fn wrong_type(&mut self, at: &str, expected: &str, found: &Value) {
@@ -431,6 +702,7 @@ fn plural(count: usize, noun: &'static str) -> &'static str {
         (1, noun) => noun,
         (_, "character") => "characters",
         (_, "item") => "items",
+        (_, "property") => "properties",
         (_, noun) => noun,
     }
 }
@@ -440,6 +712,17 @@ fn check_format(text: &str, format: StringFormat) -> Result<(), String> {
         StringFormat::Uuid => uuid::Uuid::try_parse(text).is_ok(),
         StringFormat::DateTime => chrono::DateTime::parse_from_rfc3339(text).is_ok(),
         StringFormat::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+        StringFormat::Email => is_email(text),
+        StringFormat::Uri => url::Url::parse(text).is_ok(),
+        StringFormat::Hostname => is_hostname(text),
+        StringFormat::Ipv4 => text.parse::<std::net::Ipv4Addr>().is_ok(),
+        StringFormat::Ipv6 => text.parse::<std::net::Ipv6Addr>().is_ok(),
+        StringFormat::Byte => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .is_ok()
+        }
     };
     if ok {
         return Ok(());
@@ -450,7 +733,38 @@ fn check_format(text: &str, format: StringFormat) -> Result<(), String> {
             "must be an RFC 3339 date-time such as 2024-02-29T13:45:00Z".to_string()
         }
         StringFormat::Date => "must be an RFC 3339 date such as 2024-02-29".to_string(),
+        StringFormat::Email => "must be an e-mail address".to_string(),
+        StringFormat::Uri => "must be an absolute URI".to_string(),
+        StringFormat::Hostname => "must be a host name".to_string(),
+        StringFormat::Ipv4 => "must be an IPv4 address".to_string(),
+        StringFormat::Ipv6 => "must be an IPv6 address".to_string(),
+        StringFormat::Byte => "must be base64-encoded".to_string(),
     })
+}
+
+fn is_email(text: &str) -> bool {
+    match text.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !local.contains(char::is_whitespace)
+                && !local.contains('@')
+                && is_hostname(domain)
+        }
+        None => false,
+    }
+}
+
+fn is_hostname(text: &str) -> bool {
+    let text = text.strip_suffix('.').unwrap_or(text);
+    !text.is_empty()
+        && text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
 }
 
 /// Parses the `x-accept-digit-string` form of an integer: an optional `-` and ASCII digits.
@@ -463,16 +777,17 @@ pub fn parse_digit_string(text: &str) -> Result<i64, &'static str> {
         .map_err(|_| "must fit in a 64-bit signed integer")
 }
 
-/// Each pattern is compiled once per process; the generator has checked that it compiles.
-fn compiled(pattern: &'static str) -> Option<Regex> {
-    static PATTERNS: LazyLock<Mutex<BTreeMap<&'static str, Option<Regex>>>> =
+/// Each pattern is compiled once per process (ECMA-262 syntax, as JSON Schema specifies); the
+/// generator has checked that it compiles.
+fn compiled(pattern: &'static str) -> Option<regress::Regex> {
+    static PATTERNS: LazyLock<Mutex<BTreeMap<&'static str, Option<regress::Regex>>>> =
         LazyLock::new(Mutex::default);
     let mut patterns = PATTERNS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     patterns
         .entry(pattern)
-        .or_insert_with(|| Regex::new(pattern).ok())
+        .or_insert_with(|| regress::Regex::new(pattern).ok())
         .clone()
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::names::{literal, snake_case};
-use super::shape::{Additional, Node, ObjectShape, Shape, StringFormat};
+use super::shape::{Additional, Node, ObjectShape, Shape, StringFormat, UnionShape};
 
 /// What emitted checks need: imports, and the components whose validators they call.
 #[derive(Debug, Default)]
@@ -64,14 +64,23 @@ impl CheckContext {
             Shape::String(string) => {
                 self.import("contract_runtime::validate::StringRules");
                 let mut rules = String::from("StringRules::new()");
-                if let Some(format) = string.format {
+                if let Some(format) = string.format.filter(|f| *f != StringFormat::Binary) {
                     self.import("contract_runtime::validate::StringFormat");
                     let variant = match format {
-                        StringFormat::Uuid => "Uuid",
-                        StringFormat::DateTime => "DateTime",
-                        StringFormat::Date => "Date",
+                        StringFormat::Uuid => Some("Uuid"),
+                        StringFormat::DateTime => Some("DateTime"),
+                        StringFormat::Date => Some("Date"),
+                        StringFormat::Email => Some("Email"),
+                        StringFormat::Uri => Some("Uri"),
+                        StringFormat::Hostname => Some("Hostname"),
+                        StringFormat::Ipv4 => Some("Ipv4"),
+                        StringFormat::Ipv6 => Some("Ipv6"),
+                        StringFormat::Byte => Some("Byte"),
+                        StringFormat::Binary => None,
                     };
-                    rules.push_str(&format!(".format(StringFormat::{variant})"));
+                    if let Some(variant) = variant {
+                        rules.push_str(&format!(".format(StringFormat::{variant})"));
+                    }
                 }
                 if let Some(min) = string.min_length {
                     rules.push_str(&format!(".min_length({min})"));
@@ -90,11 +99,7 @@ impl CheckContext {
             }
             Shape::Integer(integer) => {
                 self.import("contract_runtime::validate::IntegerRules");
-                let mut rules = String::from(if integer.int32 {
-                    "IntegerRules::int32()"
-                } else {
-                    "IntegerRules::int64()"
-                });
+                let mut rules = String::from(integer.format.rules());
                 if let Some(min) = integer.minimum {
                     let method = if integer.exclusive_minimum {
                         "exclusive_minimum"
@@ -114,6 +119,9 @@ impl CheckContext {
                 if !integer.values.is_empty() {
                     let values: Vec<String> = integer.values.iter().map(i64::to_string).collect();
                     rules.push_str(&format!(".one_of(&[{}])", values.join(", ")));
+                }
+                if let Some(multiple) = integer.multiple_of {
+                    rules.push_str(&format!(".multiple_of({multiple})"));
                 }
                 if integer.digit_string {
                     rules.push_str(".accept_digit_string()");
@@ -139,10 +147,16 @@ impl CheckContext {
                     };
                     rules.push_str(&format!(".{method}({max:?})"));
                 }
+                if let Some(multiple) = number.multiple_of {
+                    rules.push_str(&format!(".multiple_of({multiple:?})"));
+                }
                 format!("validator.number({value}, {at}, {rules});")
             }
             Shape::Boolean => format!("validator.boolean({value}, {at});"),
-            Shape::Any => String::new(),
+            // Any value, but no text PostgreSQL cannot store.
+            Shape::Any => format!("validator.any({value}, {at});"),
+            Shape::Null => format!("validator.null({value}, {at});"),
+            Shape::Union(union) => self.check_union(union, value, at),
             Shape::Array(array) => {
                 self.import("contract_runtime::validate::ArrayRules");
                 let mut rules = String::from("ArrayRules::new()");
@@ -151,6 +165,9 @@ impl CheckContext {
                 }
                 if let Some(max) = array.max_items {
                     rules.push_str(&format!(".max_items({max})"));
+                }
+                if array.unique_items {
+                    rules.push_str(".unique_items()");
                 }
                 let item = self.check(&array.items, "item", "at");
                 if item.is_empty() {
@@ -172,6 +189,67 @@ impl CheckContext {
         }
     }
 
+    /// `oneOf` / `anyOf`: each alternative is checked on its own (a closure per inline
+    /// alternative), so the violation can say why each failed.
+    fn check_union(&mut self, union: &UnionShape, value: &str, at: &str) -> String {
+        self.import("contract_runtime::validate::Check");
+        let saved = self.validator_arg;
+        // Inside the closures, `validator` is a `&mut Validator` already.
+        self.validator_arg = "validator";
+        let mut alternatives = Vec::new();
+        for (index, alternative) in union.alternatives.iter().enumerate() {
+            let label = match &alternative.shape {
+                Shape::Ref(component) => component.clone(),
+                _ => format!("alternative {}", index + 1),
+            };
+            let check = match &alternative.shape {
+                Shape::Ref(component) => {
+                    if !self.called.contains(component) {
+                        self.called.push(component.clone());
+                    }
+                    format!("{} as Check", validator_name(component))
+                }
+                _ => {
+                    let body = self.check(alternative, "value", "at");
+                    format!(
+                        "(|value: &Value, at: &str, validator: &mut Validator| {{\n{body}\n}}) as Check"
+                    )
+                }
+            };
+            alternatives.push((label, check));
+        }
+        self.validator_arg = saved;
+        if let Some(discriminator) = &union.discriminator {
+            let mut arms = Vec::new();
+            for (tag, component) in &discriminator.mapping {
+                if let Some((_, check)) = union
+                    .alternatives
+                    .iter()
+                    .zip(&alternatives)
+                    .find(|(alternative, _)| matches!(&alternative.shape, Shape::Ref(c) if c == component))
+                    .map(|(_, alternative)| alternative)
+                {
+                    arms.push(format!("({}, {check})", literal(tag)));
+                }
+            }
+            return format!(
+                "validator.discriminated({value}, {at}, {}, &[{}]);",
+                literal(&discriminator.property),
+                arms.join(", ")
+            );
+        }
+        let arms: Vec<String> = alternatives
+            .iter()
+            .map(|(label, check)| format!("({}, {check})", literal(label)))
+            .collect();
+        let method = if union.exactly_one {
+            "one_of"
+        } else {
+            "any_of"
+        };
+        format!("validator.{method}({value}, {at}, &[{}]);", arms.join(", "))
+    }
+
     fn check_object(
         &mut self,
         object: &ObjectShape,
@@ -180,8 +258,19 @@ impl CheckContext {
         top_level: bool,
     ) -> String {
         let mut body = Vec::new();
-        if !object.required.is_empty() {
-            let names: Vec<String> = object.required.iter().map(|n| literal(n)).collect();
+        // Requests are checked: a `readOnly` property is the server's to send.
+        let required: Vec<&String> = object
+            .required
+            .iter()
+            .filter(|name| {
+                !object
+                    .properties
+                    .iter()
+                    .any(|(property, node)| property == *name && node.read_only)
+            })
+            .collect();
+        if !required.is_empty() {
+            let names: Vec<String> = required.iter().map(|n| literal(n)).collect();
             body.push(format!(
                 "validator.required(object, at, &[{}]);",
                 names.join(", ")
@@ -192,6 +281,17 @@ impl CheckContext {
             body.push(format!(
                 "validator.only_properties(object, at, &[{}]);",
                 names.join(", ")
+            ));
+        }
+        if object.min_properties.is_some() || object.max_properties.is_some() {
+            let bound = |b: Option<u64>| match b {
+                Some(b) => format!("Some({b})"),
+                None => "None".to_string(),
+            };
+            body.push(format!(
+                "validator.property_count(object, at, {}, {});",
+                bound(object.min_properties),
+                bound(object.max_properties)
             ));
         }
         for (name, node) in &object.properties {
