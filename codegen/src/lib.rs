@@ -30,7 +30,9 @@ use std::path::{Path, PathBuf};
 
 pub use error::{CodegenError, Errors, Result, Warning};
 pub use format::rustfmt;
-pub use manifest::{Compatibility, EventSpec, MANIFEST_FILE, Manifest};
+pub use manifest::{
+    Compatibility, EventSpec, Key, KeySpec, MANIFEST_FILE, Manifest, NoKey, SubjectStrategy,
+};
 
 /// The first line of every Rust file generated from a directory named `contracts`.
 pub const GENERATED_HEADER: &str =
@@ -286,22 +288,20 @@ pub fn generate(options: &Options) -> std::result::Result<Generated, Vec<Codegen
     let mut modules = writer::Modules::default();
 
     if contracts.join(MANIFEST_FILE).exists() {
-        match Manifest::load(contracts) {
-            Err(e) => errors.push(e),
+        match Manifest::load_all(contracts) {
+            Err(e) => errors.extend(e),
             Ok(manifest) => {
                 match avro::generate_events(contracts, &manifest) {
                     Ok(events) => {
-                        files.push(rust_file(&header, "src/events.rs", &events));
-                        modules.events = true;
-                    }
-                    Err(e) => errors.extend(e),
-                }
-                match registry::generate_registration(contracts, &manifest) {
-                    Ok(registration) => {
+                        files.push(rust_file(&header, "src/events.rs", &events.source));
+                        let registration =
+                            registry::generate_registration(&manifest, &events.event_types);
                         files.push(rust_file(&header, "src/registry.rs", &registration));
+                        warnings.extend(events.warnings);
+                        modules.events = true;
                         modules.registry = true;
                     }
-                    Err(e) => errors.push(e),
+                    Err(e) => errors.extend(e),
                 }
                 if contracts.join(topology::SYSTEM_FILE).exists() {
                     match topology::System::load_all(contracts, &manifest) {

@@ -29,22 +29,119 @@ pub struct EventSpec {
     pub event_type: String,
     /// Avro schema file, relative to `contracts/`.
     pub schema: PathBuf,
+    /// The full name of the event's record, when the file holds several schemas (or for the
+    /// record-name subject strategies); default: the file's one top-level record.
+    #[serde(default)]
+    pub record: Option<String>,
     /// The Kafka topic it is published to.
     pub topic: String,
-    /// Name of the record field whose value is the message key.
-    pub key_field: String,
+    /// Name of the record field whose value is the message key (or use [`EventSpec::key`]).
+    #[serde(default)]
+    pub key_field: Option<String>,
+    /// How the key is made when it is not one field: `"none"` or
+    /// `{ fields = [...], separator = ":" }`.
+    #[serde(default)]
+    pub key: Option<KeySpec>,
     /// The producing service (one of the API specs' names).
     pub producer: String,
     /// CloudEvents `source`.
     pub source: String,
     /// Registry compatibility level of its subject.
     pub compatibility: Compatibility,
+    /// How the registry subject is named; several event types may share a topic under the
+    /// record-name strategies.
+    #[serde(default)]
+    pub subject_strategy: SubjectStrategy,
+    /// The OpenAPI schema whose limits the record's same-named fields share, as
+    /// `<spec file relative to contracts/>#<JSON pointer>`.
+    #[serde(default)]
+    pub constraints: Option<String>,
+}
+
+/// `key = ...` in `events.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum KeySpec {
+    /// `key = "none"`: published with a null key.
+    None(NoKey),
+    /// `key = { fields = ["tenant", "id"], separator = ":" }`.
+    Fields {
+        /// The fields whose values, as text, make the key, in order.
+        fields: Vec<String>,
+        /// Put between two values (default `:`).
+        #[serde(default = "default_separator")]
+        separator: String,
+    },
+}
+
+/// The word `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum NoKey {
+    /// `"none"`.
+    #[serde(rename = "none")]
+    None,
+}
+
+fn default_separator() -> String {
+    ":".into()
+}
+
+/// How the message key of an event is made, as the manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// One field.
+    Field(String),
+    /// Several fields joined by a separator.
+    Fields(Vec<String>, String),
+    /// No key.
+    None,
+}
+
+/// Confluent's subject name strategies for the value schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectStrategy {
+    /// `<topic>-value`: one event type per topic (the default).
+    #[default]
+    TopicName,
+    /// `<record full name>`: the record's versions are checked together, whatever the topic.
+    RecordName,
+    /// `<topic>-<record full name>`: per topic and record.
+    TopicRecordName,
+}
+
+impl SubjectStrategy {
+    /// The strategy's name in Confluent's serializer settings.
+    pub fn confluent_name(self) -> &'static str {
+        match self {
+            Self::TopicName => "TopicNameStrategy",
+            Self::RecordName => "RecordNameStrategy",
+            Self::TopicRecordName => "TopicRecordNameStrategy",
+        }
+    }
 }
 
 impl EventSpec {
-    /// The registry subject under the topic-name strategy.
+    /// The registry subject of the value schema under the event's strategy. The record-name
+    /// strategies need [`EventSpec::record`] (checked when the manifest is loaded).
     pub fn subject(&self) -> String {
-        format!("{}-value", self.topic)
+        let record = self.record.as_deref().unwrap_or_default();
+        match self.subject_strategy {
+            SubjectStrategy::TopicName => format!("{}-value", self.topic),
+            SubjectStrategy::RecordName => record.to_string(),
+            SubjectStrategy::TopicRecordName => format!("{}-{record}", self.topic),
+        }
+    }
+
+    /// How the key is made (validated: exactly one of `key_field` and `key`).
+    pub fn key_kind(&self) -> Key {
+        match (&self.key_field, &self.key) {
+            (Some(field), _) => Key::Field(field.clone()),
+            (None, Some(KeySpec::Fields { fields, separator })) => {
+                Key::Fields(fields.clone(), separator.clone())
+            }
+            (None, Some(KeySpec::None(_)) | None) => Key::None,
+        }
     }
 }
 
@@ -110,6 +207,24 @@ impl Manifest {
         Self::parse(&text, &file)
     }
 
+    /// Reads `contracts/events.toml`; every problem found.
+    pub fn load_all(contracts: &Path) -> std::result::Result<Self, Vec<CodegenError>> {
+        let file = contracts.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&file).map_err(|e| vec![CodegenError::io(&file, e)])?;
+        let manifest: Manifest = toml::from_str(&text).map_err(|e| {
+            vec![CodegenError::Parse {
+                file: file.clone(),
+                message: e.to_string(),
+            }]
+        })?;
+        let problems = manifest.problems(&file);
+        if problems.is_empty() {
+            Ok(manifest)
+        } else {
+            Err(problems)
+        }
+    }
+
     /// Parses and validates manifest text read from `file`.
     pub fn parse(text: &str, file: &Path) -> Result<Self> {
         let manifest: Manifest = toml::from_str(text).map_err(|e| CodegenError::Parse {
@@ -121,45 +236,89 @@ impl Manifest {
     }
 
     fn validate(&self, file: &Path) -> Result<()> {
+        let errors = self.problems(file);
+        match errors.into_iter().next() {
+            None => Ok(()),
+            Some(first) => Err(first),
+        }
+    }
+
+    /// Every problem of the manifest.
+    pub fn problems(&self, file: &Path) -> Vec<CodegenError> {
+        let mut errors = Vec::new();
         let mut types = BTreeSet::new();
-        let mut topics = BTreeSet::new();
+        let mut subjects = BTreeSet::new();
+        let is_ident = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
         for (i, event) in self.events.iter().enumerate() {
             let pointer = format!("/event/{i}");
+            let invalid = |at: &str, what: String| {
+                CodegenError::invalid(file, format!("{pointer}{at}"), what)
+            };
             if !types.insert(&event.event_type) {
-                return Err(CodegenError::invalid(
-                    file,
-                    pointer,
+                errors.push(invalid(
+                    "/type",
                     format!("event type `{}` declared twice", event.event_type),
                 ));
             }
-            if !topics.insert(&event.topic) {
-                return Err(CodegenError::invalid(
-                    file,
-                    pointer,
-                    format!("topic `{}` bound to two event types", event.topic),
-                ));
-            }
-            let is_ident = |s: &str| {
-                !s.is_empty()
-                    && s.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            };
             if !is_ident(&event.event_type) {
-                return Err(CodegenError::invalid(
-                    file,
-                    format!("{pointer}/type"),
-                    "event type must be snake_case",
-                ));
+                errors.push(invalid("/type", "event type must be snake_case".into()));
             }
             if !is_ident(&event.producer) {
-                return Err(CodegenError::invalid(
-                    file,
-                    format!("{pointer}/producer"),
-                    "producer must be snake_case",
+                errors.push(invalid("/producer", "producer must be snake_case".into()));
+            }
+            let shares_topic = self
+                .events
+                .iter()
+                .any(|other| !std::ptr::eq(other, event) && other.topic == event.topic);
+            if shares_topic && event.subject_strategy == SubjectStrategy::TopicName {
+                errors.push(
+                    invalid(
+                        "/topic",
+                        format!(
+                            "topic `{}` is bound to several event types, but this one's subject is `<topic>-value`",
+                            event.topic
+                        ),
+                    )
+                    .with_fix(
+                        "give every event type on the topic `subject_strategy = \"record_name\"` or `\"topic_record_name\"` (and its `record`)",
+                    ),
+                );
+            }
+            if event.subject_strategy != SubjectStrategy::TopicName && event.record.is_none() {
+                errors.push(
+                    invalid(
+                        "/record",
+                        "the record-name subject strategies need the record's full name".into(),
+                    )
+                    .with_fix("add `record = \"<namespace>.<Name>\"`"),
+                );
+            } else if !subjects.insert(event.subject()) {
+                errors.push(invalid(
+                    "",
+                    format!("subject `{}` is used by two event types", event.subject()),
                 ));
             }
+            match (&event.key_field, &event.key) {
+                (Some(_), Some(_)) => errors.push(
+                    invalid("/key", "both `key_field` and `key` are given".into())
+                        .with_fix("keep one of them"),
+                ),
+                (None, None) => errors.push(
+                    invalid("", "no key: neither `key_field` nor `key`".into()).with_fix(
+                        "add `key_field = \"<field>\"`, `key = { fields = [...] }` or `key = \"none\"`",
+                    ),
+                ),
+                (None, Some(KeySpec::Fields { fields, .. })) if fields.is_empty() => {
+                    errors.push(invalid("/key/fields", "no fields".into()))
+                }
+                _ => {}
+            }
         }
-        Ok(())
+        errors
     }
 
     /// Producing services in name order, each with its events.

@@ -1,23 +1,24 @@
 //! Event manifest → `generated/src/registry.rs`: per producing service, one function that
 //! registers the schemas of the subjects it writes and sets their compatibility levels.
 
+use crate::Manifest;
 use std::fmt::Write as _;
-use std::path::Path;
 
-use serde_json::Value;
-
-use crate::{CodegenError, Manifest, Result};
-
-/// The body of `generated/src/registry.rs`. `contracts` locates the schema files, whose
-/// record names are the Rust types.
-pub fn generate_registration(contracts: &Path, manifest: &Manifest) -> Result<String> {
+/// The body of `src/registry.rs`; `event_types` are the Rust types of the manifest's events,
+/// in order.
+pub fn generate_registration(manifest: &Manifest, event_types: &[String]) -> String {
     let mut functions = String::new();
     let mut records = Vec::new();
     for (producer, events) in manifest.producers() {
         let mut entries = String::new();
         let mut subjects = Vec::new();
         for event in &events {
-            let record = record_type(contracts, &event.schema)?;
+            let index = manifest
+                .events
+                .iter()
+                .position(|e| std::ptr::eq(e, *event))
+                .unwrap_or_default();
+            let record = event_types.get(index).cloned().unwrap_or_default();
             subjects.push(format!("`{}`", event.subject()));
             writeln!(
                 entries,
@@ -48,7 +49,7 @@ pub async fn register_{producer}_schemas(
     }
     records.sort();
     records.dedup();
-    Ok(format!(
+    format!(
         "//! Schema registration, per producing service. Each function sets the compatibility\n\
          //! level of every subject the service writes (from `contracts/events.toml`), then\n\
          //! registers its schema; both steps are idempotent, so services call it at every start.\n\n\
@@ -56,18 +57,5 @@ pub async fn register_{producer}_schemas(
          use contract_runtime::registry::{{\n    register_all, Compatibility, RegisteredSchema, Registration, RegistryClient, RegistryError,\n}};\n\n\
          use crate::events::{{{}}};\n{functions}",
         records.join(", ")
-    ))
-}
-
-fn record_type(contracts: &Path, schema: &Path) -> Result<String> {
-    let path = contracts.join(schema);
-    let text = std::fs::read_to_string(&path).map_err(|e| CodegenError::io(&path, e))?;
-    let json: Value = serde_json::from_str(&text).map_err(|e| CodegenError::Parse {
-        file: path.clone(),
-        message: e.to_string(),
-    })?;
-    let name = json.get("name").and_then(Value::as_str).unwrap_or_default();
-    Ok(crate::avro::rust_type_name(
-        name.rsplit('.').next().unwrap_or(name),
-    ))
+    )
 }

@@ -2,7 +2,11 @@
 //! services use it (Avro round trips, generated routers and clients) and check that
 //! `generated/` matches the contracts.
 //!
-//! [`toy`] holds in-memory handlers of the person and accounting APIs for those tests.
+//! [`toy`] holds in-memory handlers of the person and accounting APIs for those tests;
+//! [`avro_fixture`] is the code generated from codegen's fixture using every supported Avro
+//! construct (checked against the generator by `codegen/tests/avro_snapshots.rs`).
+
+pub mod avro_fixture;
 
 pub mod toy {
     //! In-memory implementations of the generated handler traits, counting the calls that
