@@ -960,7 +960,11 @@ impl Writer<'_> {
         match self.model.defs[def].kind {
             DefKind::Record => self.record(def, &json, &doc),
             DefKind::Enum => self.enumeration(def, &json, &doc),
-            DefKind::Fixed if json.get("logicalType").is_some_and(|l| l == "decimal" || l == "duration") => {
+            DefKind::Fixed
+                if json
+                    .get("logicalType")
+                    .is_some_and(|l| l == "decimal" || l == "duration") =>
+            {
                 // Used as its logical type (`BigDecimal`, `Duration`), never as bytes.
                 String::new()
             }

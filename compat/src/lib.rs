@@ -130,11 +130,12 @@ pub fn check_contracts(
     let history = History::new(root);
     let mut report = Report::default();
 
-    for event in &manifest.events {
+    let texts = registered_schemas(&contracts, &manifest)?;
+    for (event, text) in manifest.events.iter().zip(texts) {
+        // The subject follows the event's subject strategy (events.toml `subject_strategy`).
         let subject = event.subject();
         let level = event.compatibility;
         let schema_path = Path::new("contracts").join(&event.schema);
-        let text = read(root, &schema_path)?;
         let candidate = SchemaVersion::parse(WORKING_TREE, &text).map_err(|error| match error {
             CompatError::AvroSchema { message, .. } => CompatError::AvroSchema {
                 what: schema_path.display().to_string(),
@@ -304,9 +305,10 @@ pub fn publish_contracts(root: &Path) -> Result<Vec<Published>, CompatError> {
     let manifest = Manifest::load(&root.join("contracts"))?;
     let history = History::new(root);
     let mut written = Vec::new();
-    for event in &manifest.events {
+    let texts = registered_schemas(&root.join("contracts"), &manifest)?;
+    for (event, text) in manifest.events.iter().zip(texts) {
         let subject = event.subject();
-        let text = read(root, &Path::new("contracts").join(&event.schema))?;
+
         if let Some(version) = history.publish(ContractKind::Event, &subject, &text)? {
             written.push(Published {
                 name: subject,
@@ -324,6 +326,13 @@ pub fn publish_contracts(root: &Path) -> Result<Vec<Published>, CompatError> {
         }
     }
     Ok(written)
+}
+
+/// Per manifest event, the schema text its producer registers: the contract file, or, when
+/// the record refers to types of other files, the record with those inlined (as generated).
+fn registered_schemas(contracts: &Path, manifest: &Manifest) -> Result<Vec<String>, CompatError> {
+    let schemas = codegen::avro::event_schemas(contracts, manifest).map_err(codegen::Errors)?;
+    Ok(schemas.into_iter().map(|s| s.schema).collect())
 }
 
 /// Every spec under `contracts/api/` (as the generator finds them): service name and path

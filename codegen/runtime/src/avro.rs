@@ -504,6 +504,27 @@ fn unscaled_bytes(value: &BigDecimal, precision: u32, scale: u32) -> Result<Vec<
     Ok(unscaled.to_signed_bytes_be())
 }
 
+/// Two's complement `bytes` widened to at least `len` bytes.
+fn sign_extend(bytes: &[u8], len: usize) -> Vec<u8> {
+    let fill = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+        0xff
+    } else {
+        0
+    };
+    let mut out = vec![fill; len.saturating_sub(bytes.len())];
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// The fewest two's complement bytes that hold every value of `precision` digits (apache-avro's
+/// rule: `floor(log10(2^(8n-1) - 1)) >= precision`).
+fn bytes_for_precision(precision: u32) -> usize {
+    (1..)
+        .find(|&n: &i32| (2f64.powi(8 * n - 1) - 1.0).log10().floor() >= f64::from(precision))
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(usize::MAX)
+}
+
 fn from_unscaled(bytes: &[u8], scale: u32) -> BigDecimal {
     BigDecimal::new(
         bigdecimal::num_bigint::BigInt::from_signed_bytes_be(bytes),
@@ -519,7 +540,8 @@ impl<const PRECISION: u32, const SCALE: u32> Adapter for DecimalBytes<PRECISION,
     type Value = BigDecimal;
     fn write<S: Serializer>(value: &BigDecimal, serializer: S) -> Result<S::Ok, S::Error> {
         let bytes = unscaled_bytes(value, PRECISION, SCALE).map_err(serde::ser::Error::custom)?;
-        serializer.serialize_bytes(&bytes)
+        // apache-avro refuses (on resolution) decimal bytes shorter than the precision needs.
+        serializer.serialize_bytes(&sign_extend(&bytes, bytes_for_precision(PRECISION)))
     }
     fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BigDecimal, D::Error> {
         Ok(from_unscaled(&read_bytes(deserializer)?, SCALE))
@@ -541,14 +563,7 @@ impl<const SIZE: usize, const PRECISION: u32, const SCALE: u32> Adapter
                 "{value} does not fit {SIZE} bytes"
             )));
         }
-        let fill = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
-            0xff
-        } else {
-            0
-        };
-        let mut fixed = vec![fill; SIZE - bytes.len()];
-        fixed.extend_from_slice(&bytes);
-        apache_avro::serde::fixed::serialize(&fixed, serializer)
+        apache_avro::serde::fixed::serialize(&sign_extend(&bytes, SIZE), serializer)
     }
     fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BigDecimal, D::Error> {
         Ok(from_unscaled(&read_bytes(deserializer)?, SCALE))
@@ -618,6 +633,9 @@ mod tests {
         assert_eq!(from_unscaled(&bytes, 2), value);
         assert!(unscaled_bytes(&"0.125".parse().expect("decimal"), 9, 2).is_err());
         assert!(unscaled_bytes(&"12345678.9".parse().expect("decimal"), 9, 2).is_err());
+        assert_eq!(bytes_for_precision(9), 4);
+        assert_eq!(bytes_for_precision(18), 8);
+        assert_eq!(sign_extend(&[0xce], 4), [0xff, 0xff, 0xff, 0xce]);
     }
 
     #[test]
