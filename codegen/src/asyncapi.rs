@@ -330,8 +330,15 @@ fn send_operation(event: &EventSpec, system: &System) -> Value {
         &event.topic,
         &event.event_type,
         &format!(
-            "{} publishes `{}`{relay}, keyed by `{}`.",
-            event.producer, event.event_type, event.key_field
+            "{} publishes `{}`{relay}, {}.",
+            event.producer,
+            event.event_type,
+            match event.key_kind() {
+                crate::Key::Field(field) => format!("keyed by `{field}`"),
+                crate::Key::Fields(fields, separator) =>
+                    format!("keyed by `{}` joined by `{separator}`", fields.join("`, `")),
+                crate::Key::None => "without a key".to_string(),
+            }
         ),
         None,
     )
@@ -367,7 +374,10 @@ fn event_message(event: &EventSpec, schema: &Value, schema_path: &Path) -> Resul
                 ("key", key),
                 ("schemaIdLocation", "payload".into()),
                 ("schemaIdPayloadEncoding", "confluent".into()),
-                ("schemaLookupStrategy", "TopicNameStrategy".into()),
+                (
+                    "schemaLookupStrategy",
+                    event.subject_strategy.confluent_name().into(),
+                ),
             ]),
         ),
     ]);
@@ -381,22 +391,54 @@ fn event_message(event: &EventSpec, schema: &Value, schema_path: &Path) -> Resul
 
 /// The message key: the key field's value as UTF-8 text (a uuid's canonical text).
 fn key_schema(event: &EventSpec, schema: &Value, schema_path: &Path) -> Result<Value> {
+    let key_field = match event.key_kind() {
+        crate::Key::Field(field) => field,
+        crate::Key::Fields(fields, separator) => {
+            return Ok(Value::Mapping(
+                [
+                    ("type", Value::from("string")),
+                    (
+                        "description",
+                        format!(
+                            "The record's `{}` as UTF-8 text, joined by `{separator}`.",
+                            fields.join("`, `")
+                        )
+                        .into(),
+                    ),
+                ]
+                .into_iter()
+                .map(|(key, value)| (Value::from(key), value))
+                .collect(),
+            ));
+        }
+        crate::Key::None => {
+            return Ok(Value::Mapping(
+                [
+                    ("type", Value::from("null")),
+                    (
+                        "description",
+                        Value::from("No key: published with a null key."),
+                    ),
+                ]
+                .into_iter()
+                .map(|(key, value)| (Value::from(key), value))
+                .collect(),
+            ));
+        }
+    };
     let field = schema
         .get("fields")
         .and_then(Value::as_sequence)
         .and_then(|fields| {
             fields
                 .iter()
-                .find(|f| f.get("name").and_then(Value::as_str) == Some(&event.key_field))
+                .find(|f| f.get("name").and_then(Value::as_str) == Some(key_field.as_str()))
         })
         .ok_or_else(|| {
             CodegenError::invalid(
                 schema_path,
                 "/fields",
-                format!(
-                    "the key field `{}` is not a field of the record",
-                    event.key_field
-                ),
+                format!("the key field `{key_field}` is not a field of the record"),
             )
         })?;
     let logical = field
@@ -407,7 +449,7 @@ fn key_schema(event: &EventSpec, schema: &Value, schema_path: &Path) -> Result<V
         ("type", Value::from("string")),
         (
             "description",
-            format!("The record's `{}` as UTF-8 text.", event.key_field).into(),
+            format!("The record's `{key_field}` as UTF-8 text.").into(),
         ),
     ];
     if logical == Some("uuid") {
