@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use contracts::events;
 use serde::Deserialize;
-use service_kit::consumer::{HandleError, Handler, RawEvent};
+use service_kit::consumer::{ErrorClass, HandleError, Handler, RawEvent};
 use service_kit::outbox::Outbox;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -77,18 +77,14 @@ pub fn parse(raw: &RawEvent) -> Result<Change, HandleError> {
         return Ok(Change::Nothing);
     };
     let envelope: Envelope = serde_json::from_slice(value).map_err(|e| {
-        HandleError::permanent(
-            "contract_violation",
-            anyhow::anyhow!("not a Debezium change event of balance_sheet: {e}"),
-        )
+        HandleError::contract_violation(format!(
+            "not a Debezium change event of balance_sheet: {e}"
+        ))
     })?;
     match envelope.op.as_str() {
         "c" | "u" | "r" => {
             let row = envelope.after.ok_or_else(|| {
-                HandleError::permanent(
-                    "contract_violation",
-                    anyhow::anyhow!("`{}` change without `after`", envelope.op),
-                )
+                HandleError::contract_violation(format!("`{}` change without `after`", envelope.op))
             })?;
             Ok(Change::Upsert {
                 event_id: event_id(envelope.source.lsn, &envelope.op, row.id, raw),
@@ -108,12 +104,7 @@ pub fn parse(raw: &RawEvent) -> Result<Change, HandleError> {
                 .and_then(|b| b.get("id"))
                 .and_then(|id| id.as_str())
                 .and_then(|id| Uuid::parse_str(id).ok())
-                .ok_or_else(|| {
-                    HandleError::permanent(
-                        "contract_violation",
-                        anyhow::anyhow!("delete without `before.id`"),
-                    )
-                })?;
+                .ok_or_else(|| HandleError::contract_violation("delete without `before.id`"))?;
             Ok(Change::Delete {
                 event_id: event_id(envelope.source.lsn, "d", id, raw),
                 id,
@@ -172,7 +163,7 @@ fn outbox_error(error: service_kit::outbox::OutboxError) -> HandleError {
     if error.is_transient() {
         HandleError::Transient(error.into())
     } else {
-        HandleError::permanent("encode", error)
+        HandleError::permanent(ErrorClass::Encode, error)
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use crate::consumer::ErrorClass;
 use apache_avro::types::Value;
 use contract_runtime::event::CanonicalEvent;
 use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
@@ -49,15 +50,15 @@ impl CodecError {
         matches!(self, Self::RegistryUnavailable(_))
     }
 
-    /// A short stable name of the error class, for dead-letter headers and metrics.
-    pub fn class(&self) -> &'static str {
+    /// The class under which a permanent failure is dead-lettered; `None` when transient.
+    pub fn class(&self) -> Option<ErrorClass> {
         match self {
-            Self::NotConfluentFrame(_) => "not_confluent_frame",
-            Self::UnknownSchema { .. } => "unknown_schema_id",
-            Self::RegistryUnavailable(_) => "registry_unavailable",
-            Self::Undecodable(_) => "undecodable_avro",
-            Self::ContractViolation(_) => "contract_violation",
-            Self::Encode(_) => "encode",
+            Self::NotConfluentFrame(_) => Some(ErrorClass::NotConfluentFrame),
+            Self::UnknownSchema { .. } => Some(ErrorClass::UnknownSchemaId),
+            Self::RegistryUnavailable(_) => None,
+            Self::Undecodable(_) => Some(ErrorClass::UndecodableAvro),
+            Self::ContractViolation(_) => Some(ErrorClass::ContractViolation),
+            Self::Encode(_) => Some(ErrorClass::Encode),
         }
     }
 }

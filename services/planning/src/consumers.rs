@@ -7,51 +7,17 @@
 
 use std::sync::Arc;
 
-use contract_runtime::event::CanonicalEvent;
 use contracts::events;
 use service_kit::codec::EventCodec;
+use service_kit::consumer::entity::{EntityChange, decode_entity};
 use service_kit::consumer::{HandleError, Handler, RawEvent};
 use service_kit::conventions::known_date_of_birth;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::store;
 
 pub const PERSONS_GROUP: &str = "planning-consumer-1";
 pub const BALANCE_SHEETS_GROUP: &str = "planning-consumer-2";
-
-/// A state change of one entity.
-pub enum EntityChange<T> {
-    Upsert(T),
-    Deleted(Uuid),
-}
-
-/// Decodes an entity-state message: a tombstone or a value of `T` whose key is its id.
-async fn decode_entity<T: CanonicalEvent>(
-    codec: &EventCodec,
-    raw: &RawEvent,
-) -> Result<EntityChange<T>, HandleError> {
-    let key = raw
-        .key_text()
-        .and_then(|k| Uuid::parse_str(k).ok())
-        .ok_or_else(|| {
-            HandleError::permanent(
-                "contract_violation",
-                anyhow::anyhow!("the key is not an entity id (UUID text)"),
-            )
-        })?;
-    let Some(value) = &raw.value else {
-        return Ok(EntityChange::Deleted(key));
-    };
-    let event: T = codec.decode(value).await?;
-    if event.key() != key.to_string() {
-        return Err(HandleError::permanent(
-            "contract_violation",
-            anyhow::anyhow!("key {key} differs from the event's id {}", event.key()),
-        ));
-    }
-    Ok(EntityChange::Upsert(event))
-}
 
 pub struct PersonProjector {
     pub codec: Arc<EventCodec>,

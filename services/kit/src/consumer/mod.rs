@@ -9,13 +9,19 @@
 //!
 //! Partitions are processed concurrently, each by its own task, so a partition that waits
 //! on a failing dependency holds back only itself (it is paused on the broker side when its
-//! queue fills). Transient errors retry with capped exponential backoff and jitter, never
-//! committing or skipping; permanent ones go, after [`ConsumerSettings::max_permanent_attempts`],
-//! to the dead-letter topic `<topic>.dlq` and the partition moves on.
+//! queue fills). What happens after a failed attempt is [`decide`]d by the [`RetryPolicy`]:
+//! transient errors retry with capped exponential backoff and jitter, never committing or
+//! skipping; permanent ones (typed by [`ErrorClass`]) go, after the policy's attempts, to the
+//! dead-letter topic `<topic>.dlq` and the partition moves on — unless the partition already
+//! dead-lettered [`RetryPolicy::dead_letter_limit`] messages in a row: then it halts on the
+//! message and reports unhealthy, so a bad deploy cannot empty a topic into its dead letters.
 
 mod dlq;
+pub mod entity;
+mod error;
 mod inbox;
 mod partition;
+mod policy;
 mod rebalance;
 
 use std::collections::HashMap;
@@ -33,11 +39,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use dlq::{DLQ_SUFFIX, DeadLetterHeaders, dead_letter_topic};
-pub use partition::{Backoff, PartitionStatus};
+pub use error::{ErrorClass, HandleError, sqlstate_class_is_permanent};
+pub use partition::PartitionStatus;
+pub use policy::{Attempt, AttemptResult, Backoff, ConsumerConfig, Decision, RetryPolicy, decide};
 
 use rebalance::{RuntimeConsumer, RuntimeContext};
-
-use crate::codec::CodecError;
 
 /// A consumed message, owned so it can move to its partition's task.
 #[derive(Debug, Clone)]
@@ -61,52 +67,6 @@ impl RawEvent {
     /// `topic:partition:offset`, the identity of a message that carries no event id.
     pub fn position(&self) -> String {
         format!("{}:{}:{}", self.topic, self.partition, self.offset)
-    }
-}
-
-/// Why handling a message failed, which decides what the runtime does next.
-#[derive(Debug, thiserror::Error)]
-pub enum HandleError {
-    /// A dependency is unavailable: retry the same message later, never skip it.
-    #[error("transient: {0:#}")]
-    Transient(anyhow::Error),
-    /// The message can never be handled: dead-letter it after a bounded number of attempts.
-    #[error("permanent ({class}): {error:#}")]
-    Permanent {
-        class: &'static str,
-        error: anyhow::Error,
-    },
-}
-
-impl HandleError {
-    pub fn permanent(class: &'static str, error: impl Into<anyhow::Error>) -> Self {
-        Self::Permanent {
-            class,
-            error: error.into(),
-        }
-    }
-}
-
-impl From<sqlx::Error> for HandleError {
-    fn from(error: sqlx::Error) -> Self {
-        // Integrity violations (SQLSTATE class 23) will fail again however often they are
-        // retried; everything else (lost connections, timeouts, a restarting server) passes.
-        let integrity = matches!(&error, sqlx::Error::Database(e) if e.code().is_some_and(|c| c.starts_with("23")));
-        if integrity {
-            Self::permanent("contract_violation", error)
-        } else {
-            Self::Transient(error.into())
-        }
-    }
-}
-
-impl From<CodecError> for HandleError {
-    fn from(error: CodecError) -> Self {
-        if error.is_transient() {
-            Self::Transient(error.into())
-        } else {
-            Self::permanent(error.class(), error)
-        }
     }
 }
 
@@ -145,9 +105,8 @@ pub struct ConsumerSettings {
     pub group_id: String,
     pub topics: Vec<String>,
     pub bootstrap_servers: String,
-    /// Attempts at a message failing permanently before it is dead-lettered.
-    pub max_permanent_attempts: u32,
-    pub backoff: Backoff,
+    /// Retries, dead letters and the dead-letter limit.
+    pub policy: RetryPolicy,
     /// A partition whose queue holds this many messages is paused until it drains to half.
     pub partition_queue_high_water: usize,
     /// Inbox rows older than this are purged (see [`inbox`]).
@@ -169,12 +128,19 @@ impl ConsumerSettings {
             group_id: group_id.into(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
             bootstrap_servers: bootstrap_servers.into(),
-            max_permanent_attempts: 3,
-            backoff: Backoff::default(),
+            policy: RetryPolicy::default(),
             partition_queue_high_water: 256,
             inbox_retention: Duration::from_secs(7 * 24 * 3600),
             session_timeout: Duration::from_secs(10),
         }
+    }
+}
+
+impl ConsumerSettings {
+    /// These settings with the runtime configuration read from the environment.
+    pub fn configured(mut self, config: &ConsumerConfig) -> Self {
+        self.policy = config.retry_policy();
+        self
     }
 }
 
@@ -185,9 +151,15 @@ pub struct ConsumerHealth {
 }
 
 impl ConsumerHealth {
-    /// Partitions that have been retrying one message for longer than `threshold`.
+    /// Partitions that have been retrying one message for longer than `threshold`, and those
+    /// halted by the dead-letter limit (at once).
     pub fn stuck(&self, threshold: Duration) -> Vec<(String, i32, PartitionStatus)> {
-        self.select(|s| s.retrying_for().is_some_and(|d| d > threshold))
+        self.select(|s| s.halted || s.retrying_for().is_some_and(|d| d > threshold))
+    }
+
+    /// Partitions halted because they dead-lettered too many messages in a row.
+    pub fn halted(&self) -> Vec<(String, i32, PartitionStatus)> {
+        self.select(|s| s.halted)
     }
 
     /// Partitions with messages waiting that finished none for `threshold`.
@@ -219,6 +191,13 @@ impl ConsumerHealth {
             .collect();
         selected.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         selected
+    }
+
+    pub(crate) fn dead_letter_streak(&self, topic: &str, partition: i32) -> u32 {
+        let partitions = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        partitions
+            .get(&(topic.to_string(), partition))
+            .map_or(0, |s| s.dead_letter_streak)
     }
 
     pub(crate) fn update(&self, topic: &str, partition: i32, f: impl FnOnce(&mut PartitionStatus)) {

@@ -17,46 +17,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::policy::{Attempt, AttemptResult, Decision, decide};
 use super::rebalance::RuntimeConsumer;
 use super::{ConsumerHealth, ConsumerSettings, HandleError, Handler, RawEvent, dlq, inbox};
 use rdkafka::producer::FutureProducer;
-
-/// Capped exponential backoff with full jitter.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
-    pub initial: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(10),
-        }
-    }
-}
-
-impl Backoff {
-    /// The upper bound of the pause after attempt `attempt` (attempts count from 1):
-    /// `initial · 2^(attempt-1)`, capped at `max`.
-    pub fn ceiling(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(20);
-        self.initial.saturating_mul(1 << exponent).min(self.max)
-    }
-
-    /// The pause after attempt `attempt`: a random duration between a tenth of
-    /// [`Backoff::ceiling`] and the ceiling, so that consumers retrying against the same
-    /// recovering dependency spread out instead of arriving together.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        self.jittered(attempt, rand::random())
-    }
-
-    /// [`Backoff::delay`] with the random draw `unit` in `[0, 1)` given (testable).
-    pub fn jittered(&self, attempt: u32, unit: f64) -> Duration {
-        self.ceiling(attempt).mul_f64(unit.clamp(0.1, 1.0))
-    }
-}
 
 /// What a partition's task is doing, for health reports.
 #[derive(Debug, Clone, Default)]
@@ -70,6 +34,10 @@ pub struct PartitionStatus {
     pub progress_at: Option<Instant>,
     pub retrying_since: Option<Instant>,
     pub last_error: Option<String>,
+    /// Messages dead-lettered in a row (reset by the next message applied).
+    pub dead_letter_streak: u32,
+    /// Whether the partition stopped on a message because it reached the dead-letter limit.
+    pub halted: bool,
     /// Messages between what this consumer has finished and the partition's end, from
     /// librdkafka's statistics; `None` until known.
     pub lag: Option<i64>,
@@ -259,55 +227,91 @@ async fn handle_until_done<H: Handler>(
     stop: &CancellationToken,
 ) -> bool {
     let settings = &context.settings;
-    let mut attempt: u32 = 0;
+    let started = Instant::now();
+    let mut attempts: u32 = 0;
     loop {
-        attempt += 1;
-        let failure = match inbox::handle_once(
+        attempts += 1;
+        let result = inbox::handle_once(
             &context.pool,
             &settings.group_id,
             context.handler.as_ref(),
             raw,
         )
-        .await
-        {
+        .await;
+        let attempt = Attempt {
+            result: match &result {
+                Ok(_) => AttemptResult::Done,
+                Err(HandleError::Transient(_)) => AttemptResult::Transient,
+                Err(HandleError::Permanent { class, .. }) => AttemptResult::Permanent(*class),
+            },
+            attempts,
+            elapsed: started.elapsed(),
+            dead_letter_streak: context.health.dead_letter_streak(&raw.topic, raw.partition),
+        };
+        let decision = decide(&settings.policy, &attempt, rand::random());
+        let failure = match result {
             Ok(outcome) => {
+                // Whatever was decided, an applied message is done (decide says Commit).
                 context.health.update(&raw.topic, raw.partition, |s| {
                     match outcome {
                         inbox::Outcome::Applied => s.processed += 1,
                         inbox::Outcome::Duplicate => s.duplicates += 1,
                     }
+                    s.dead_letter_streak = 0;
                     s.finished(raw.offset);
                 });
                 return true;
             }
             Err(failure) => failure,
         };
-        match &failure {
-            HandleError::Permanent { class, error }
-                if attempt >= settings.max_permanent_attempts =>
-            {
-                let message = format!("{error:#}");
-                tracing::error!(topic = %raw.topic, partition = raw.partition, offset = raw.offset, class, error = %message, attempt, "dead-lettering");
-                if !dead_letter_until_done(context, raw, class, &message, attempt, stop).await {
+        let pause = match (decision, failure.class()) {
+            (Decision::DeadLetter, Some(class)) => {
+                let message = match &failure {
+                    HandleError::Permanent { error, .. } => format!("{error:#}"),
+                    HandleError::Transient(error) => format!("{error:#}"),
+                };
+                tracing::error!(topic = %raw.topic, partition = raw.partition, offset = raw.offset, %class, error = %message, attempts, "dead-lettering");
+                if !dead_letter_until_done(context, raw, class.as_str(), &message, attempts, stop)
+                    .await
+                {
                     return false;
                 }
                 context.health.update(&raw.topic, raw.partition, |s| {
                     s.dead_lettered += 1;
+                    s.dead_letter_streak += 1;
                     s.finished(raw.offset);
                 });
                 return true;
             }
-            _ => {
-                tracing::warn!(topic = %raw.topic, partition = raw.partition, offset = raw.offset, attempt, error = %failure, "retrying");
+            (Decision::Halt { after }, _) => {
+                tracing::error!(topic = %raw.topic, partition = raw.partition, offset = raw.offset, streak = attempt.dead_letter_streak, error = %failure, "dead-letter limit reached: the partition stops on this message");
+                context.health.update(&raw.topic, raw.partition, |s| {
+                    s.halted = true;
+                    s.retrying_since.get_or_insert_with(Instant::now);
+                    s.last_error = Some(format!(
+                        "halted after {} dead letters in a row: {failure}",
+                        attempt.dead_letter_streak
+                    ));
+                });
+                after
+            }
+            // Retry, and the combinations decide() never answers for a failure.
+            (decision, _) => {
+                let after = match decision {
+                    Decision::Retry { after } => after,
+                    _ => settings.policy.backoff.delay(attempts),
+                };
+                tracing::warn!(topic = %raw.topic, partition = raw.partition, offset = raw.offset, attempts, error = %failure, "retrying");
                 context.health.update(&raw.topic, raw.partition, |s| {
                     s.retrying_since.get_or_insert_with(Instant::now);
                     s.last_error = Some(failure.to_string());
                 });
+                after
             }
-        }
+        };
         tokio::select! {
             () = stop.cancelled() => return false,
-            () = tokio::time::sleep(settings.backoff.delay(attempt)) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }
@@ -318,6 +322,7 @@ impl PartitionStatus {
         self.progress_at = Some(Instant::now());
         self.retrying_since = None;
         self.last_error = None;
+        self.halted = false;
     }
 }
 
@@ -353,7 +358,7 @@ async fn dead_letter_until_done<H>(
         }
         tokio::select! {
             () = stop.cancelled() => return false,
-            () = tokio::time::sleep(context.settings.backoff.delay(attempt)) => {}
+            () = tokio::time::sleep(context.settings.policy.backoff.delay(attempt)) => {}
         }
     }
 }
@@ -361,36 +366,6 @@ async fn dead_letter_until_done<H>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let backoff = Backoff {
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(10),
-        };
-        let ceilings: Vec<u64> = (1..=9)
-            .map(|a| backoff.ceiling(a).as_millis() as u64)
-            .collect();
-        assert_eq!(
-            ceilings,
-            [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]
-        );
-        // Huge attempt numbers neither overflow nor exceed the cap.
-        assert_eq!(backoff.ceiling(u32::MAX), Duration::from_secs(10));
-        assert_eq!(backoff.ceiling(0), Duration::from_millis(100));
-    }
-
-    #[test]
-    fn jitter_stays_between_a_tenth_of_the_ceiling_and_the_ceiling() {
-        let backoff = Backoff::default();
-        assert_eq!(backoff.jittered(3, 0.0), Duration::from_millis(40));
-        assert_eq!(backoff.jittered(3, 0.5), Duration::from_millis(200));
-        assert_eq!(backoff.jittered(3, 1.0), Duration::from_millis(400));
-        for _ in 0..1000 {
-            let delay = backoff.delay(30);
-            assert!(delay >= Duration::from_secs(1) && delay <= Duration::from_secs(10));
-        }
-    }
 
     #[test]
     fn a_partition_with_waiting_messages_and_no_progress_is_stalled() {

@@ -96,6 +96,7 @@ impl ConsumerContext for RuntimeContext {
                 s.assigned = false;
                 s.retrying_since = None;
                 s.last_error = None;
+                s.halted = false;
             });
         }
         // Whatever the stopped workers stored, committed before the partitions move.

@@ -1,0 +1,225 @@
+//! Reading entity-state topics: every message carries the full state of one entity keyed by
+//! its id, or a tombstone (null value) when the entity is deleted.
+//!
+//! What a message must be to be applied (anything else is a contract violation and goes to the
+//! dead-letter topic):
+//! - the key is the entity id as UUID text;
+//! - a value is a Confluent-framed Avro record that resolves to the consumer's event type and
+//!   whose id is the key;
+//! - a value carries the CloudEvents attributes the wire contract requires of every producer,
+//!   the seed's included: `ce_id`, `ce_source` and `ce_type` (`ce_specversion` may be missing
+//!   and means 1.0), and `ce_type` names the topic's event type — a message of another event
+//!   type on this topic is not this entity's state, however well its body decodes;
+//! - a tombstone needs no attributes (Kafka's delete marker carries no event), but a `ce_type`
+//!   it does carry must name the topic's event type.
+
+use contract_runtime::event::CanonicalEvent;
+use rdkafka::message::Headers;
+use uuid::Uuid;
+
+use super::{HandleError, RawEvent};
+use crate::cloudevents::{self, Attributes};
+use crate::codec::EventCodec;
+
+/// A state change of one entity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntityChange<T> {
+    Upsert(T),
+    Deleted(Uuid),
+}
+
+/// Decodes an entity-state message into the change it means (see the module's rules).
+pub async fn decode_entity<T: CanonicalEvent>(
+    codec: &EventCodec,
+    raw: &RawEvent,
+) -> Result<EntityChange<T>, HandleError> {
+    let key = entity_key(raw)?;
+    let Some(value) = &raw.value else {
+        check_tombstone_headers::<T>(raw)?;
+        return Ok(EntityChange::Deleted(key));
+    };
+    let event: T = codec.decode(value).await?;
+    check_event::<T>(&event, key, raw)?;
+    Ok(EntityChange::Upsert(event))
+}
+
+/// The key as an entity id.
+pub fn entity_key(raw: &RawEvent) -> Result<Uuid, HandleError> {
+    raw.key_text()
+        .and_then(|k| Uuid::parse_str(k).ok())
+        .ok_or_else(|| HandleError::contract_violation("the key is not an entity id (UUID text)"))
+}
+
+/// The checks of a decoded value against its message: id and key agree, the CloudEvents
+/// attributes are there and name `T`.
+pub fn check_event<T: CanonicalEvent>(
+    event: &T,
+    key: Uuid,
+    raw: &RawEvent,
+) -> Result<(), HandleError> {
+    if event.key() != key.to_string() {
+        return Err(HandleError::contract_violation(format!(
+            "key {key} differs from the event's id {}",
+            event.key()
+        )));
+    }
+    let attributes = Attributes::from_headers(raw.headers.as_ref())
+        .map_err(|e| HandleError::contract_violation(format!("{e}")))?;
+    check_event_type::<T>(&attributes.event_type)
+}
+
+fn check_tombstone_headers<T: CanonicalEvent>(raw: &RawEvent) -> Result<(), HandleError> {
+    let Some(headers) = raw.headers.as_ref() else {
+        return Ok(());
+    };
+    let event_type = headers
+        .iter()
+        .filter(|h| h.key == cloudevents::TYPE)
+        .last()
+        .and_then(|h| h.value);
+    match event_type {
+        None => Ok(()),
+        Some(bytes) => match std::str::from_utf8(bytes) {
+            Ok(event_type) => check_event_type::<T>(event_type),
+            Err(_) => Err(HandleError::contract_violation(
+                "CloudEvents header `ce_type` is not UTF-8",
+            )),
+        },
+    }
+}
+
+fn check_event_type<T: CanonicalEvent>(event_type: &str) -> Result<(), HandleError> {
+    if event_type == T::EVENT_TYPE {
+        Ok(())
+    } else {
+        Err(HandleError::contract_violation(format!(
+            "`ce_type` is `{event_type}`, but {} carries `{}`",
+            T::TOPIC,
+            T::EVENT_TYPE
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use contracts::events::{BalanceSheet, Person};
+    use rdkafka::message::{Header, OwnedHeaders};
+
+    use super::*;
+    use crate::consumer::ErrorClass;
+
+    const ID: &str = "8ab01372-1e2e-493a-88b6-da171b116ef2";
+
+    fn person() -> Person {
+        Person {
+            id: Uuid::parse_str(ID).expect("uuid"),
+            first_name: "Bart".into(),
+            last_name: "Simpson".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1980, 2, 23).expect("date"),
+        }
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> OwnedHeaders {
+        pairs.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
+            h.insert(Header {
+                key,
+                value: Some(*value),
+            })
+        })
+    }
+
+    /// The headers the seed's relay writes: no `ce_specversion`.
+    const SEED_HEADERS: &[(&str, &str)] = &[
+        ("ce_id", "0b0e3c7c-8c1f-4a5e-9d7e-2f0a1b2c3d4e"),
+        ("ce_source", "person-service"),
+        ("ce_type", "person_entity_state"),
+        ("ce_time", "2026-11-24T10:00:00Z"),
+        ("content-type", "application/avro"),
+    ];
+
+    fn raw(key: Option<&str>, value: Option<&[u8]>, headers: Option<OwnedHeaders>) -> RawEvent {
+        RawEvent {
+            topic: Person::TOPIC.into(),
+            partition: 0,
+            offset: 1,
+            key: key.map(|k| k.as_bytes().to_vec()),
+            value: value.map(<[u8]>::to_vec),
+            headers,
+        }
+    }
+
+    fn violation(result: Result<(), HandleError>) -> String {
+        match result {
+            Err(HandleError::Permanent {
+                class: ErrorClass::ContractViolation,
+                error,
+            }) => error.to_string(),
+            other => panic!("expected a contract violation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_event_with_the_seeds_headers_passes() {
+        let message = raw(Some(ID), Some(b"x"), Some(headers(SEED_HEADERS)));
+        let key = entity_key(&message).expect("a uuid key");
+        check_event(&person(), key, &message).expect("the seed's headers are enough");
+    }
+
+    #[test]
+    fn an_event_without_ce_id_or_without_headers_is_a_violation() {
+        let without_id: Vec<_> = SEED_HEADERS
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "ce_id")
+            .collect();
+        let message = raw(Some(ID), Some(b"x"), Some(headers(&without_id)));
+        let key = entity_key(&message).expect("key");
+        assert!(violation(check_event(&person(), key, &message)).contains("ce_id"));
+        let bare = raw(Some(ID), Some(b"x"), None);
+        assert!(violation(check_event(&person(), key, &bare)).contains("ce_id"));
+    }
+
+    #[test]
+    fn an_event_with_another_events_type_is_a_violation() {
+        let foreign: Vec<_> = SEED_HEADERS
+            .iter()
+            .map(|&(k, v)| {
+                if k == "ce_type" {
+                    (k, BalanceSheet::EVENT_TYPE)
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        let message = raw(Some(ID), Some(b"x"), Some(headers(&foreign)));
+        let key = entity_key(&message).expect("key");
+        let text = violation(check_event(&person(), key, &message));
+        assert!(text.contains("balance_sheet_created"), "{text}");
+    }
+
+    #[test]
+    fn key_and_id_must_agree_and_the_key_must_be_a_uuid() {
+        let other = "10cdc09d-757c-4e4f-96bc-367a7de72f70";
+        let message = raw(Some(other), Some(b"x"), Some(headers(SEED_HEADERS)));
+        let key = entity_key(&message).expect("key");
+        assert!(violation(check_event(&person(), key, &message)).contains("differs"));
+        for bad in [None, Some("not-a-uuid")] {
+            let message = raw(bad, Some(b"x"), None);
+            assert!(violation(entity_key(&message).map(|_| ())).contains("UUID"));
+        }
+    }
+
+    #[test]
+    fn tombstones_need_no_headers_but_a_foreign_type_is_a_violation() {
+        check_tombstone_headers::<Person>(&raw(Some(ID), None, None)).expect("bare tombstone");
+        check_tombstone_headers::<Person>(&raw(Some(ID), None, Some(headers(SEED_HEADERS))))
+            .expect("tombstone with the topic's type");
+        let foreign = headers(&[("ce_type", BalanceSheet::EVENT_TYPE)]);
+        violation(check_tombstone_headers::<Person>(&raw(
+            Some(ID),
+            None,
+            Some(foreign),
+        )));
+    }
+}
