@@ -34,6 +34,12 @@ pub fn benchmark_for_age(age: u32) -> f64 {
     }
 }
 
+/// Assets minus liabilities, widened so that no pair of stored figures overflows (an i64
+/// difference can need 65 bits).
+pub fn net_worth(assets: i64, liabilities: i64) -> i128 {
+    i128::from(assets) - i128::from(liabilities)
+}
+
 pub fn net_worth_to_total_assets(
     figures: Option<Figures>,
     birth: Option<NaiveDate>,
@@ -49,10 +55,17 @@ pub fn net_worth_to_total_assets(
             reasons.push("assets are 0, so the ratio is undefined".to_string());
             None
         }
+        // The contract says assets ≥ 0; figures from elsewhere get an answer, not a ratio.
+        Some(Figures { assets, .. }) if assets < 0 => {
+            reasons.push(format!(
+                "assets are negative ({assets}), so the ratio is undefined"
+            ));
+            None
+        }
         Some(Figures {
             assets,
             liabilities,
-        }) => Some((assets - liabilities) as f64 / assets as f64),
+        }) => Some(net_worth(assets, liabilities) as f64 / assets as f64),
     };
     let benchmark = match birth {
         None => {
@@ -151,6 +164,51 @@ mod tests {
             date(2026, 1, 1),
         );
         assert_eq!(ratio.result.ratio, Some(-2.0));
+    }
+
+    #[test]
+    fn extreme_figures_get_an_answer_without_overflow() {
+        let born = Some(date(1990, 1, 1));
+        let as_of = date(2026, 1, 1);
+        let negative = net_worth_to_total_assets(
+            Some(Figures {
+                assets: i64::MIN,
+                liabilities: 1,
+            }),
+            born,
+            as_of,
+        );
+        assert_eq!(negative.result.ratio, None);
+        assert_eq!(negative.result.status, RatioResultStatus::InsufficientData);
+        assert!(
+            negative
+                .result
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("negative"))
+        );
+        // i64::MAX − i64::MIN needs 65 bits.
+        assert_eq!(net_worth(i64::MAX, i64::MIN), (1_i128 << 64) - 1);
+        let huge = net_worth_to_total_assets(
+            Some(Figures {
+                assets: i64::MAX,
+                liabilities: i64::MIN,
+            }),
+            born,
+            as_of,
+        );
+        assert!(huge.result.ratio.is_some_and(|r| (r - 2.0).abs() < 1e-9));
+        assert_eq!(huge.result.status, RatioResultStatus::Good);
+        let owing = net_worth_to_total_assets(
+            Some(Figures {
+                assets: 1,
+                liabilities: i64::MAX,
+            }),
+            born,
+            as_of,
+        );
+        assert!(owing.result.ratio.is_some_and(f64::is_finite));
+        assert_eq!(owing.result.status, RatioResultStatus::NeedsImprovement);
     }
 
     #[test]

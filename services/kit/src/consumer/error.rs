@@ -134,17 +134,27 @@ pub fn sqlstate_class_is_permanent(sqlstate: &str) -> Option<ErrorClass> {
 
 impl From<sqlx::Error> for HandleError {
     fn from(error: sqlx::Error) -> Self {
-        let permanent = match &error {
-            sqlx::Error::Database(e) => e.code().and_then(|c| sqlstate_class_is_permanent(&c)),
+        let sqlstate = match &error {
+            sqlx::Error::Database(e) => e.code().map(|c| c.into_owned()),
+            _ => None,
+        };
+        let permanent = match (&error, &sqlstate) {
+            (_, Some(code)) => sqlstate_class_is_permanent(code),
             // A bound value the driver cannot send follows from the message's data.
-            sqlx::Error::Encode(_) => Some(ErrorClass::DataException),
+            (sqlx::Error::Encode(_), None) => Some(ErrorClass::DataException),
             // Connections, the pool, TLS, the protocol, and rows that do not match the code
             // (a deploy's bug): the message is not at fault.
             _ => None,
         };
+        // The SQLSTATE goes with the message (dead letters, logs, health): the text alone
+        // does not say which rule refused it.
+        let error = match sqlstate {
+            Some(code) => anyhow::Error::new(error).context(format!("SQLSTATE {code}")),
+            None => anyhow::Error::new(error),
+        };
         match permanent {
-            Some(class) => Self::permanent(class, error),
-            None => Self::Transient(error.into()),
+            Some(class) => Self::Permanent { class, error },
+            None => Self::Transient(error),
         }
     }
 }
