@@ -250,10 +250,47 @@ fn assert_one_letter(letters: &[OwnedMessage], class: &str, mentions: &str) -> R
 
 #[tokio::test]
 async fn a_nul_byte_in_a_name_is_dead_lettered_once_and_the_events_behind_it_apply() -> Result<()> {
-    // Valid Avro (a string may hold U+0000), but PostgreSQL text cannot (SQLSTATE 22021).
+    // Valid Avro (a string may hold U+0000), but PostgreSQL text cannot (SQLSTATE 22021, a
+    // data exception); the contract check sees it first.
     let poison = person("ab\u{0}cd", born());
     let letters = person_poison(&poison, ce_headers::<Person>()).await?;
-    assert_one_letter(&letters, "data_exception", "22021")
+    assert_one_letter(&letters, "contract_violation", "/first_name")
+}
+
+#[tokio::test]
+async fn a_200_character_name_is_dead_lettered_once() -> Result<()> {
+    // The person API allows 50 characters; the topic must not carry what the API refuses.
+    let poison = person(&"n".repeat(200), born());
+    let letters = person_poison(&poison, ce_headers::<Person>()).await?;
+    assert_one_letter(&letters, "contract_violation", "/first_name")
+}
+
+#[tokio::test]
+async fn a_balance_sheet_with_assets_of_i64_min_is_dead_lettered_and_ratios_still_answer()
+-> Result<()> {
+    let wire = Wire::new()?;
+    let owner = person("Owner", born());
+    wire.send(&owner, &ce_headers::<Person>()).await?;
+    let from = wire.dead_letters_end(BalanceSheet::TOPIC)?;
+    let sheet = |assets, liabilities, days_ago| BalanceSheet {
+        id: Uuid::new_v4(),
+        person_id: owner.id,
+        date_calculated: Utc::now() - chrono::Duration::days(days_ago),
+        assets,
+        liabilities,
+    };
+    // The poison is the later sheet: applied, it would be the one the ratio reads.
+    let poison = sheet(i64::MIN, 0, 1);
+    wire.send(&poison, &ce_headers::<BalanceSheet>()).await?;
+    let valid = sheet(1_000, 250, 2);
+    wire.send(&valid, &ce_headers::<BalanceSheet>()).await?;
+    let ratio = wait_for_ratio(owner.id, "ratio 0.75 from the valid sheet", |r| {
+        r.is_some_and(|r| r.result.ratio == Some(0.75))
+    })
+    .await?;
+    ensure!(ratio.is_some(), "planning answers the ratio");
+    let letters = wire.dead_letters(BalanceSheet::TOPIC, from, &poison.id.to_string())?;
+    assert_one_letter(&letters, "contract_violation", "/assets")
 }
 
 #[tokio::test]

@@ -10,6 +10,9 @@
 //!   the seed's included: `ce_id`, `ce_source` and `ce_type` (`ce_specversion` may be missing
 //!   and means 1.0), and `ce_type` names the topic's event type — a message of another event
 //!   type on this topic is not this entity's state, however well its body decodes;
+//! - the value keeps within the contract's limits ([`CanonicalEvent::violations`]: the
+//!   OpenAPI limits of the same fields — name lengths, ranges — and no text PostgreSQL cannot
+//!   store), so a reader never meets a value the producer's own API would have refused;
 //! - a tombstone needs no attributes (Kafka's delete marker carries no event), but a `ce_type`
 //!   it does carry must name the topic's event type.
 
@@ -51,7 +54,7 @@ pub fn entity_key(raw: &RawEvent) -> Result<Uuid, HandleError> {
 }
 
 /// The checks of a decoded value against its message: id and key agree, the CloudEvents
-/// attributes are there and name `T`.
+/// attributes are there and name `T`, the values keep within the contract's limits.
 pub fn check_event<T: CanonicalEvent>(
     event: &T,
     key: Uuid,
@@ -65,7 +68,20 @@ pub fn check_event<T: CanonicalEvent>(
     }
     let attributes = Attributes::from_headers(raw.headers.as_ref())
         .map_err(|e| HandleError::contract_violation(format!("{e}")))?;
-    check_event_type::<T>(&attributes.event_type)
+    check_event_type::<T>(&attributes.event_type)?;
+    let violations = event.violations();
+    if violations.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.pointer, v.message))
+        .collect();
+    Err(HandleError::contract_violation(format!(
+        "`{}` outside the contract's limits: {}",
+        T::EVENT_TYPE,
+        listed.join("; ")
+    )))
 }
 
 fn check_tombstone_headers<T: CanonicalEvent>(raw: &RawEvent) -> Result<(), HandleError> {
@@ -208,6 +224,40 @@ mod tests {
             let message = raw(bad, Some(b"x"), None);
             assert!(violation(entity_key(&message).map(|_| ())).contains("UUID"));
         }
+    }
+
+    #[test]
+    fn values_outside_the_contracts_limits_are_violations() {
+        let message = raw(Some(ID), Some(b"x"), Some(headers(SEED_HEADERS)));
+        let key = entity_key(&message).expect("key");
+        let long = Person {
+            first_name: "x".repeat(200),
+            ..person()
+        };
+        let text = violation(check_event(&long, key, &message));
+        assert!(text.contains("/first_name"), "{text}");
+        let nul = Person {
+            last_name: "ab\u{0}cd".into(),
+            ..person()
+        };
+        assert!(violation(check_event(&nul, key, &message)).contains("/last_name"));
+        let sheet = BalanceSheet {
+            id: key,
+            person_id: Uuid::new_v4(),
+            date_calculated: chrono::Utc::now(),
+            assets: i64::MIN,
+            liabilities: 0,
+        };
+        let sheet_message = RawEvent {
+            topic: BalanceSheet::TOPIC.into(),
+            headers: Some(headers(&[
+                ("ce_id", "x"),
+                ("ce_source", BalanceSheet::SOURCE),
+                ("ce_type", BalanceSheet::EVENT_TYPE),
+            ])),
+            ..message
+        };
+        assert!(violation(check_event(&sheet, key, &sheet_message)).contains("/assets"));
     }
 
     #[test]
