@@ -49,13 +49,21 @@ pub fn generate_events(
     contracts: &Path,
     manifest: &Manifest,
 ) -> Result<GeneratedEvents, Vec<CodegenError>> {
-    let model = Model::load(contracts, manifest)?;
-    let events = model.render(contracts, manifest)?;
-    let errors = model.parse_check();
-    if errors.is_empty() {
-        Ok(events)
-    } else {
-        Err(errors)
+    let (model, mut errors) = Model::load(contracts, manifest)?;
+    match model.render(contracts, manifest) {
+        Ok(events) if errors.is_empty() => {
+            errors = model.parse_check();
+            if errors.is_empty() {
+                Ok(events)
+            } else {
+                Err(errors)
+            }
+        }
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            Err(errors)
+        }
     }
 }
 
@@ -64,14 +72,9 @@ pub fn event_schemas(
     contracts: &Path,
     manifest: &Manifest,
 ) -> Result<Vec<EventSchema>, Vec<CodegenError>> {
-    let model = Model::load(contracts, manifest)?;
-    model.render(contracts, manifest)?;
-    let errors = model.parse_check();
-    if errors.is_empty() {
-        Ok(model.events)
-    } else {
-        Err(errors)
-    }
+    generate_events(contracts, manifest)?;
+    let (model, _) = Model::load(contracts, manifest)?;
+    Ok(model.events)
 }
 
 /// A parsed schema file.
@@ -105,7 +108,7 @@ struct Model {
     defs: Vec<Def>,
     by_name: BTreeMap<String, usize>,
     events: Vec<EventSchema>,
-    /// Per event, the index of its record's definition.
+    /// Per entry of `events`, the index of its record's definition.
     event_records: Vec<usize>,
 }
 
@@ -443,7 +446,12 @@ fn doc_comment(doc: Option<&str>, indent: &str) -> String {
 }
 
 impl Model {
-    fn load(contracts: &Path, manifest: &Manifest) -> Result<Self, Vec<CodegenError>> {
+    /// The model and the problems found so far (rendering finds more); `Err` when nothing
+    /// could be read at all.
+    fn load(
+        contracts: &Path,
+        manifest: &Manifest,
+    ) -> Result<(Self, Vec<CodegenError>), Vec<CodegenError>> {
         let mut errors = Vec::new();
         let mut files = Vec::new();
         for path in schema_paths(contracts, manifest)? {
@@ -518,33 +526,29 @@ impl Model {
         };
         for (index, event) in manifest.events.iter().enumerate() {
             match model.event_record(contracts, event, index) {
-                Ok(record) => model.event_records.push(record),
+                Ok(record) => {
+                    let schema = model.self_contained(record);
+                    model.events.push(EventSchema {
+                        index,
+                        subject: event.subject(),
+                        record: model.defs[record].full.clone(),
+                        schema,
+                    });
+                    model.event_records.push(record);
+                }
                 Err(e) => errors.push(e),
             }
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        for (index, event) in manifest.events.iter().enumerate() {
-            let record = model.event_records[index];
-            let schema = model.self_contained(record);
-            model.events.push(EventSchema {
-                index,
-                subject: event.subject(),
-                record: model.defs[record].full.clone(),
-                schema,
-            });
-        }
-        Ok(model)
+        Ok((model, errors))
     }
 
     /// apache-avro's own verdict on every event's schema, after ours: what we accept must
     /// parse at run time.
     fn parse_check(&self) -> Vec<CodegenError> {
         let mut errors = Vec::new();
-        for event in &self.events {
+        for (event, &record) in self.events.iter().zip(&self.event_records) {
             if let Err(e) = apache_avro::Schema::parse_str(&event.schema) {
-                let def = &self.defs[self.event_records[event.index]];
+                let def = &self.defs[record];
                 errors.push(CodegenError::invalid(
                     &self.files[def.file].path,
                     &def.pointer,
@@ -848,14 +852,16 @@ impl Model {
                 out.push_str(&render_union(&union));
             }
         }
-        for (event, schema) in manifest.events.iter().zip(&self.events) {
-            out.push_str(&writer.event_impl(contracts, event, schema));
+        for (schema, &record) in self.events.iter().zip(&self.event_records) {
+            let event = &manifest.events[schema.index];
+            out.push_str(&writer.event_impl(contracts, event, schema, record));
         }
         out.push_str(
             "\n/// Every canonical event, in manifest order.\npub const EVENTS: &[EventInfo] = &[\n",
         );
-        for (event, schema) in manifest.events.iter().zip(&self.events) {
-            let record = &self.defs[self.event_records[schema.index]].rust;
+        for (schema, &record) in self.events.iter().zip(&self.event_records) {
+            let event = &manifest.events[schema.index];
+            let record = &self.defs[record].rust;
             writeln!(
                 out,
                 "EventInfo {{ event_type: {record}::EVENT_TYPE, source: {record}::SOURCE, topic: {record}::TOPIC, subject: {record}::SUBJECT, schema: {record}::SCHEMA, producer: {:?} }},",
@@ -1574,8 +1580,13 @@ impl Writer<'_> {
         (ka == kb && ka != "union").then(|| format!("both are written as Avro `{ka}`"))
     }
 
-    fn event_impl(&mut self, contracts: &Path, event: &EventSpec, schema: &EventSchema) -> String {
-        let record = self.model.event_records[schema.index];
+    fn event_impl(
+        &mut self,
+        contracts: &Path,
+        event: &EventSpec,
+        schema: &EventSchema,
+        record: usize,
+    ) -> String {
         let rust = self.model.defs[record].rust.clone();
         let key = self.key(contracts, event, record);
         let violations = self.violations(contracts, event, record, schema.index);

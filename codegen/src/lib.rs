@@ -33,6 +33,7 @@ pub use format::rustfmt;
 pub use manifest::{
     Compatibility, EventSpec, Key, KeySpec, MANIFEST_FILE, Manifest, NoKey, SubjectStrategy,
 };
+pub use writer::DEPENDENCIES as STANDALONE_DEPENDENCIES;
 
 /// The first line of every Rust file generated from a directory named `contracts`.
 pub const GENERATED_HEADER: &str =

@@ -43,7 +43,11 @@ pub fn lib_rs(modules: &Modules) -> String {
             "//! - [`topology`]: services, consumer groups, topics and connectors of `system.toml`.\n",
         );
     }
-    out.push('\n');
+    out.push_str(
+        "\n/// The support code the generated modules call, re-exported so that a crate using them\n\
+         /// needs no second dependency line (`contracts::runtime::ApiError`).\n\
+         pub use contract_runtime as runtime;\n\n",
+    );
     if modules.events {
         out.push_str("pub mod events;\n");
     }

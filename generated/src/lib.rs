@@ -8,6 +8,10 @@
 //! - `<service>_api`: REST models, the handler trait, the axum router and a typed client.
 //! - [`topology`]: services, consumer groups, topics and connectors of `system.toml`.
 
+/// The support code the generated modules call, re-exported so that a crate using them
+/// needs no second dependency line (`contracts::runtime::ApiError`).
+pub use contract_runtime as runtime;
+
 pub mod accounting_api;
 pub mod events;
 pub mod person_api;
