@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Serde adapters between Rust types and Avro logical types, used by the generated event
 //! records through `#[serde(with = "...")]` (a plain logical-type field) or, for logical types
 //! inside arrays, maps and unions, through [`serialize`]/[`deserialize`] with an [`Adapter`]
@@ -48,10 +49,12 @@ impl Visitor<'_> for IntegerVisitor {
 pub mod uuid_string {
     use super::*;
 
+    /// Writes the value as Avro represents it.
     pub fn serialize<S: Serializer>(value: &uuid::Uuid, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&value.hyphenated().to_string())
     }
 
+    /// Reads the Avro representation.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<uuid::Uuid, D::Error> {
         deserializer.deserialize_any(UuidVisitor)
     }
@@ -79,19 +82,23 @@ pub mod uuid_string {
 pub mod date_days {
     use super::*;
 
+    /// Days since 1970-01-01.
     pub fn to_days(date: &NaiveDate) -> i32 {
         // Every NaiveDate is within ±262143 years of the epoch, so this always fits an i32.
         i32::try_from(date.signed_duration_since(epoch()).num_days()).unwrap_or(i32::MAX)
     }
 
+    /// The date `days` after 1970-01-01, if representable.
     pub fn from_days(days: i64) -> Option<NaiveDate> {
         epoch().checked_add_signed(chrono::Duration::try_days(days)?)
     }
 
+    /// Writes the value as Avro represents it.
     pub fn serialize<S: Serializer>(value: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_i32(to_days(value))
     }
 
+    /// Reads the Avro representation.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
         let days = deserializer.deserialize_any(IntegerVisitor("days since 1970-01-01"))?;
         from_days(days).ok_or_else(|| de::Error::custom(format!("date out of range: {days} days")))
@@ -102,6 +109,7 @@ pub mod date_days {
 pub mod timestamp_millis {
     use super::*;
 
+    /// Writes the value as Avro represents it.
     pub fn serialize<S: Serializer>(
         value: &DateTime<Utc>,
         serializer: S,
@@ -109,6 +117,7 @@ pub mod timestamp_millis {
         serializer.serialize_i64(value.timestamp_millis())
     }
 
+    /// Reads the Avro representation.
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<DateTime<Utc>, D::Error> {
@@ -123,6 +132,7 @@ pub mod timestamp_millis {
 pub mod timestamp_micros {
     use super::*;
 
+    /// Writes the value as Avro represents it.
     pub fn serialize<S: Serializer>(
         value: &DateTime<Utc>,
         serializer: S,
@@ -130,6 +140,7 @@ pub mod timestamp_micros {
         serializer.serialize_i64(value.timestamp_micros())
     }
 
+    /// Reads the Avro representation.
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<DateTime<Utc>, D::Error> {
@@ -147,6 +158,7 @@ pub mod optional {
 
     macro_rules! optional_adapter {
         ($name:ident, $inner:ident, $ty:ty) => {
+            /// The adapter for `Option` of the type.
             pub mod $name {
                 use super::*;
 
@@ -166,6 +178,7 @@ pub mod optional {
                     }
                 }
 
+                /// Writes the value as Avro represents it.
                 pub fn serialize<S: Serializer>(
                     value: &Option<$ty>,
                     serializer: S,
@@ -176,6 +189,7 @@ pub mod optional {
                         .serialize(serializer)
                 }
 
+                /// Reads the Avro representation.
                 pub fn deserialize<'de, D: Deserializer<'de>>(
                     deserializer: D,
                 ) -> Result<Option<$ty>, D::Error> {

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! What every canonical event type knows about itself, implemented by the generated records.
 
 use serde::Serialize;
