@@ -23,9 +23,18 @@ use serde_json::Value;
 pub const NOT_UP: &str = "the local stack is not up: run `cargo xtask stack up` (and \
                       `cargo xtask stack connectors`), or `cargo xtask stack test`";
 
-/// The workspace root.
+/// The workspace root: the parent of `e2e/`, from the run-time `CARGO_MANIFEST_DIR` (cargo
+/// sets it when it runs the tests). The compile-time value would point every checkout that
+/// shares a target directory at whichever checkout built the tests last.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    root_from(std::env::var_os("CARGO_MANIFEST_DIR"))
+}
+
+fn root_from(manifest_dir: Option<std::ffi::OsString>) -> PathBuf {
+    let manifest_dir = manifest_dir
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(".."))
@@ -236,4 +245,18 @@ pub fn header(message: &OwnedMessage, name: &str) -> Option<String> {
         .find(|header| header.key == name)
         .and_then(|header| header.value)
         .map(|value| String::from_utf8_lossy(value).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_follows_the_run_time_manifest_dir() {
+        assert_eq!(
+            root_from(Some("/elsewhere/checkout/e2e".into())),
+            PathBuf::from("/elsewhere/checkout")
+        );
+        assert!(root_from(None).join("e2e").join("Cargo.toml").exists());
+    }
 }

@@ -13,15 +13,16 @@ use apache_avro::types::Value as Avro;
 use apache_avro::writer::datum::GenericDatumWriter;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use contract_runtime::client::HttpClient;
+use contract_runtime::event::CanonicalEvent;
 use contracts::planning_api::{GetRatiosResponse, Ratio, RatioResultStatus};
-use contracts::{accounting_api, person_api, planning_api};
+use contracts::{accounting_api, person_api, planning_api, topology};
 use e2e::{NOT_UP, Stack, consumer_at_end, get, header, kafka_config, poll_until, registry_post};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
 use uuid::Uuid;
 
-const PERSON_TOPIC: &str = "public_person_entity_events";
+const PERSON_TOPIC: &str = contracts::events::Person::TOPIC;
 const CONSISTENCY_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn client(port: u16) -> HttpClient {
@@ -29,15 +30,15 @@ fn client(port: u16) -> HttpClient {
 }
 
 fn persons() -> person_api::Client {
-    person_api::Client::new(client(8001))
+    person_api::Client::new(client(topology::person::PORT))
 }
 
 fn accounting() -> accounting_api::Client {
-    accounting_api::Client::new(client(8002))
+    accounting_api::Client::new(client(topology::accounting::PORT))
 }
 
 fn planning() -> planning_api::Client {
-    planning_api::Client::new(client(8003))
+    planning_api::Client::new(client(topology::planning::PORT))
 }
 
 fn midnight(year: i32, month: u32, day: u32) -> Result<DateTime<Utc>> {

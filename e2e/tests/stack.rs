@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, ensure};
+use contract_runtime::event::CanonicalEvent;
 use e2e::{
     NOT_UP, Stack, admin, call, consumer_at_end, get, header, http, kafka_config, poll_until, psql,
     registry_post, xtask,
@@ -81,11 +82,17 @@ fn stack_topics_exist_and_public_ones_are_compacted() -> Result<()> {
     let stack = Stack::load()?;
     let admin = admin(&stack)?;
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
-    let expected = [
-        ("public_person_entity_events", "compact"),
-        ("public_balance_sheet_entity_events", "compact"),
-        ("private_accounting_bal_sheet_cdc", "delete"),
+    // Entity topics compacted; private topics as the manifest declares them.
+    let mut expected: Vec<(&str, &str)> = vec![
+        (contracts::events::Person::TOPIC, "compact"),
+        (contracts::events::BalanceSheet::TOPIC, "compact"),
     ];
+    expected.extend(
+        contracts::topology::SYSTEM
+            .private_topics
+            .iter()
+            .map(|topic| (topic.name, topic.cleanup_policy)),
+    );
     let resources: Vec<ResourceSpecifier<'_>> = expected
         .iter()
         .map(|(topic, _)| ResourceSpecifier::Topic(topic))
@@ -187,11 +194,8 @@ fn registry_keeps_schema_ids_across_a_restart_and_enforces_forward_compatibility
 // ---------------------------------------------------------------------------------------
 // Kafka Connect + Debezium
 
-const CONNECTORS: [&str; 3] = [
-    "person_outbox",
-    "accounting_outbox",
-    "accounting_bal_sheet_cdc",
-];
+/// The private topic accounting's CDC connector writes.
+const CDC_TOPIC: &str = contracts::topology::private_topics::PRIVATE_ACCOUNTING_BAL_SHEET_CDC.name;
 
 #[test]
 fn connectors_run_and_relay_outbox_rows_and_balance_sheet_changes() -> Result<()> {
@@ -199,7 +203,11 @@ fn connectors_run_and_relay_outbox_rows_and_balance_sheet_changes() -> Result<()
     // Idempotent: creates the tables if needed and (re)applies the declared connectors.
     xtask(&["stack", "connectors"])?;
     let connect = stack.connect()?;
-    for name in CONNECTORS {
+    for name in contracts::topology::SYSTEM
+        .connectors
+        .iter()
+        .map(|c| c.name)
+    {
         let (status, body) = get(&format!("{connect}/connectors/{name}/status"))?;
         assert_eq!(status, 200, "{name}: {body}");
         assert_eq!(body["connector"]["state"], "RUNNING", "{name}: {body}");
@@ -274,7 +282,7 @@ fn connectors_run_and_relay_outbox_rows_and_balance_sheet_changes() -> Result<()
         .context("deleting the test outbox topic")?;
 
     // CDC: a balance sheet row appears on the private topic, keyed by its id.
-    let cdc = consumer_at_end(&stack, "private_accounting_bal_sheet_cdc")?;
+    let cdc = consumer_at_end(&stack, CDC_TOPIC)?;
     let sheet_id = uuid::Uuid::new_v4();
     let accounting = stack.get("DATABASE_URL_ACCOUNTING")?;
     psql(

@@ -38,17 +38,13 @@ impl Service {
         format!("{}-service", self.name())
     }
 
-    /// The seed's ports.
-    pub fn port(self) -> u16 {
-        match self {
-            Self::Person => 8001,
-            Self::Accounting => 8002,
-            Self::Planning => 8003,
-        }
+    /// Its port, from the manifest.
+    pub fn port(self, config: &StackConfig) -> u16 {
+        config.service(self).port
     }
 
-    pub fn base_url(self) -> String {
-        format!("http://127.0.0.1:{}", self.port())
+    pub fn base_url(self, config: &StackConfig) -> String {
+        format!("http://127.0.0.1:{}", self.port(config))
     }
 
     fn database_url(self, info: &StackInfo) -> &str {
@@ -141,11 +137,11 @@ pub fn run(args: ServicesArgs) -> Result<()> {
         ServicesCommand::Status => {
             for service in Service::ALL {
                 let pid = running_pid(&config, service);
-                let healthy = is_healthy(service);
+                let healthy = is_healthy(&config, service);
                 println!(
                     "{:<12} port {}  pid {:<8} {}",
                     service.name(),
-                    service.port(),
+                    service.port(&config),
                     pid.map_or("-".to_string(), |p| p.to_string()),
                     if healthy { "healthy" } else { "not healthy" }
                 );
@@ -218,10 +214,10 @@ pub fn start_role(
         println!("services: {name} already running (pid {pid})");
         return Ok(());
     }
-    if role.serves_http() && process::port_in_use(service.port()) {
+    if role.serves_http() && process::port_in_use(service.port(config)) {
         bail!(
             "port {} for the {} service is taken by another process",
-            service.port(),
+            service.port(config),
             service.name()
         );
     }
@@ -230,7 +226,7 @@ pub fn start_role(
         .env("DATABASE_URL", service.database_url(info))
         .env("KAFKA_BOOTSTRAP_SERVERS", &info.kafka_bootstrap_servers)
         .env("SCHEMA_REGISTRY_URL", &info.schema_registry_url)
-        .env("HTTP_ADDR", format!("127.0.0.1:{}", service.port()))
+        .env("HTTP_ADDR", format!("127.0.0.1:{}", service.port(config)))
         // The seed's demo credentials, explicitly: a service refuses to start without a
         // password (and warns when it is this one).
         .env("API_USERNAME", USERNAME)
@@ -242,9 +238,9 @@ pub fn start_role(
     Ok(())
 }
 
-pub fn is_healthy(service: Service) -> bool {
+pub fn is_healthy(config: &StackConfig, service: Service) -> bool {
     stack::http::answers_ok(
-        &format!("{}/health/", service.base_url()),
+        &format!("{}/health/", service.base_url(config)),
         Duration::from_secs(3),
     )
 }
@@ -252,7 +248,7 @@ pub fn is_healthy(service: Service) -> bool {
 pub fn wait_healthy(config: &StackConfig, service: Service, timeout: Duration) -> Result<()> {
     let started = Instant::now();
     loop {
-        if is_healthy(service) {
+        if is_healthy(config, service) {
             println!(
                 "services: {} healthy after {:.1?}",
                 service.name(),

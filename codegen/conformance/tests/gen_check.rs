@@ -3,7 +3,14 @@
 use std::path::Path;
 
 fn options() -> codegen::Options {
-    codegen::Options::for_this_repository(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+    // The run-time CARGO_MANIFEST_DIR: checkouts sharing a target directory check their own tree.
+    codegen::Options::for_this_repository(
+        &Path::new(
+            &std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../.."),
+    )
 }
 
 fn generate() -> codegen::Generated {

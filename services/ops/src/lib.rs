@@ -7,6 +7,7 @@
 //! checkout or a `.stack/env` file: it runs where the services run.
 
 pub mod config;
+pub mod connectors;
 pub mod dlq;
 pub mod kafka_groups;
 pub mod rebuild;

@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use ops::config::Endpoints;
-use ops::{dlq, rebuild, reconcile};
+use ops::{connectors, dlq, rebuild, reconcile};
 
 #[derive(Parser)]
 #[command(name = "ops", about = "Operate the running system", version)]
@@ -17,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Apply, inspect and recover the Debezium connectors (Kafka Connect's REST API).
+    Connectors(connectors::ConnectorsArgs),
     /// Inspect and re-drive dead letters (`<topic>.dlq`).
     Dlq(dlq::DlqArgs),
     /// Compare planning's read model with the sources of truth (exit 0 only if they agree).
@@ -28,6 +30,7 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Connectors(args) => connectors::run(args, &cli.endpoints),
         Command::Dlq(args) => dlq::run(args, &cli.endpoints),
         Command::Reconcile(args) => reconcile::run(args, &cli.endpoints),
         Command::Rebuild(args) => rebuild::run(args, &cli.endpoints),

@@ -13,18 +13,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use contract_runtime::event::CanonicalEvent;
-use contracts::events;
+use contracts::topology;
 
 use crate::config::Endpoints;
 use crate::kafka_groups;
 use crate::reconcile::{self, Databases, ReadModel, Report};
 
-/// Planning's consumer groups (`services/planning/src/consumers.rs`) and their topics.
+/// Planning's consumer groups and their topics (the manifest's subscriptions).
 pub const PLANNING_GROUPS: [(&str, &str); 2] = [
-    ("planning-consumer-1", events::Person::TOPIC),
-    ("planning-consumer-2", events::BalanceSheet::TOPIC),
+    group_and_topic(topology::planning::subscriptions::PERSON_ENTITY_STATE),
+    group_and_topic(topology::planning::subscriptions::BALANCE_SHEET_CREATED),
 ];
+
+const fn group_and_topic(subscription: topology::Subscription) -> (&'static str, &'static str) {
+    (subscription.group, subscription.topic)
+}
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Target {

@@ -37,7 +37,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
 }
 
 fn client(service: Service, print_exchanges: bool) -> HttpClient {
-    let client = HttpClient::new(service.base_url()).with_credentials(USERNAME, PASSWORD);
+    let client = HttpClient::new(crate::base_url(service)).with_credentials(USERNAME, PASSWORD);
     if print_exchanges {
         client.with_observer(|exchange| println!("\n{exchange}"))
     } else {

@@ -42,6 +42,17 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// A service's base URL on the local machine, its port from the manifest (generated).
+pub fn base_url(service: services::Service) -> String {
+    use contracts::topology;
+    let port = match service {
+        services::Service::Person => topology::person::PORT,
+        services::Service::Accounting => topology::accounting::PORT,
+        services::Service::Planning => topology::planning::PORT,
+    };
+    format!("http://127.0.0.1:{port}")
+}
+
 /// The operator CLI's view of the local stack.
 pub fn endpoints(info: &StackInfo) -> ops::config::Endpoints {
     ops::config::Endpoints {

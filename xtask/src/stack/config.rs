@@ -2,11 +2,21 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
 use super::Component;
 use super::env_file;
+use crate::services::Service;
+use crate::topology::Topology;
+
+/// What the manifest says about one of the services xtask runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceFacts {
+    pub database: String,
+    pub port: u16,
+}
 
 /// Default ports; each can be overridden by the environment variable next to it.
 const PORT_SETTINGS: &[(&str, u16)] = &[
@@ -56,6 +66,10 @@ pub struct StackConfig {
     pub ports: Ports,
     /// Compatibility level set on the registry at bootstrap (the seed's default is FORWARD).
     pub registry_compatibility: String,
+    /// The system manifest of the checkout (`contracts/`).
+    pub topology: Arc<Topology>,
+    /// Per [`Service`] (in [`Service::ALL`] order), its database and port.
+    services: Vec<ServiceFacts>,
 }
 
 impl StackConfig {
@@ -112,12 +126,30 @@ impl StackConfig {
         }
         let registry_compatibility =
             std::env::var("STACK_REGISTRY_COMPATIBILITY").unwrap_or_else(|_| "FORWARD".to_owned());
+        let topology = Arc::new(Topology::load(&project_root.join("contracts"))?);
+        let services = Service::ALL
+            .iter()
+            .map(|service| {
+                topology.service(service.name()).map(|facts| ServiceFacts {
+                    database: facts.database.clone(),
+                    port: facts.port,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             project_root: project_root.to_path_buf(),
             state_dir,
             ports,
             registry_compatibility,
+            topology,
+            services,
         })
+    }
+
+    /// A service's database and port, from the manifest.
+    pub fn service(&self, service: Service) -> &ServiceFacts {
+        // `from_env` resolved every `Service::ALL` entry, in that order.
+        &self.services[service as usize]
     }
 
     /// The environment variables that select the ports, with their values.

@@ -1,99 +1,72 @@
 //! `cargo xtask stack connectors`: the Debezium connectors declared in `ksqldb/`, applied
-//! through Kafka Connect's REST API.
-//!
-//! The declarations keep the seed's form, ksqlDB migration statements
-//! (`CREATE SOURCE CONNECTOR name WITH ('key' = 'value', ...);`), so they read the same as the
-//! seed's and could still be run by a ksqlDB server. Here xtask parses them and sends each
-//! config to `PUT /connectors/<name>/config`, which creates or updates idempotently.
+//! through Kafka Connect's REST API by the `connectors` crate (the same code `ops connectors
+//! apply` runs against any deployment), after creating the tables they capture.
 
-use std::collections::BTreeMap;
-use std::fs;
 use std::path::PathBuf;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use ::connectors::{Connect, ConnectorDeclaration};
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
+use codegen::topology::ConnectorRole;
 
 use super::config::StackConfig;
-use super::{connect, env_file, http, postgres, process};
+use super::{connect, env_file, postgres, process};
 
-/// One `CREATE SOURCE CONNECTOR` statement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectorDeclaration {
-    pub name: String,
-    pub config: BTreeMap<String, String>,
-    /// The file it was declared in.
-    pub source: PathBuf,
-}
+/// How long a connector may take to run after being applied.
+const RUNNING_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The connector declarations under `ksqldb/migrations/`, in file-name order, with
-/// `${env:NAME}` placeholders substituted from the environment, then `.stack/env`.
+/// The connector declarations under `ksqldb/migrations/`, with `${env:NAME}` placeholders
+/// substituted from the environment, then `.stack/env`.
 pub fn load_declarations(config: &StackConfig) -> Result<Vec<ConnectorDeclaration>> {
-    let dir = config.ksqldb_dir().join("migrations");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
-        .collect();
-    files.sort();
     let recorded = env_file::read(&config.env_file()).unwrap_or_default();
     let lookup = |name: &str| {
         std::env::var(name)
             .ok()
             .or_else(|| recorded.get(name).cloned())
     };
-    let mut declarations = Vec::new();
-    for file in files {
-        let text =
-            fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-        for (name, raw) in
-            parse_statements(&text).with_context(|| format!("parsing {}", file.display()))?
-        {
-            let mut config = BTreeMap::new();
-            for (key, value) in raw {
-                let value = substitute_env(&value, &lookup).with_context(|| {
-                    format!("connector {name} in {}: setting {key}", file.display())
-                })?;
-                config.insert(key, value);
-            }
-            declarations.push(ConnectorDeclaration {
-                name,
-                config,
-                source: file.clone(),
-            });
-        }
-    }
-    Ok(declarations)
+    ::connectors::load_declarations(&config.ksqldb_dir().join("migrations"), &lookup)
 }
 
-/// Creates the tables the connectors capture, when absent, from `ksqldb/tables/<db>.sql`,
-/// connected as the database's owning service role (so the service keeps owning them).
-///
-/// A `filtered` publication can only be created for an existing table; the statements are
-/// `CREATE TABLE IF NOT EXISTS` with exactly the shape the services' migrations create.
-pub fn ensure_captured_tables(config: &StackConfig) -> Result<()> {
-    let dir = config.ksqldb_dir().join("tables");
-    let binaries = postgres::ensure_binaries()?;
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
-        .collect();
-    files.sort();
-    for file in files {
-        let database = file
-            .file_stem()
-            .and_then(|stem| stem.to_str())
-            .with_context(|| format!("{} has no usable name", file.display()))?;
-        if !postgres::SERVICE_DATABASES.contains(&database) {
-            bail!(
-                "{}: the file name must be a service database ({:?})",
-                file.display(),
-                postgres::SERVICE_DATABASES
-            );
+/// The migrations that create the tables the connectors capture, per database: the kit's
+/// outbox migration for an outbox connector, the owning service's own migrations for a CDC
+/// connector. One DDL per table: the files the services migrate with (all idempotent:
+/// `CREATE ... IF NOT EXISTS`, so the service's own migration run later changes nothing).
+pub fn captured_table_migrations(config: &StackConfig) -> Result<Vec<(String, PathBuf)>> {
+    let root = &config.project_root;
+    let mut migrations: Vec<(String, PathBuf)> = Vec::new();
+    for connector in &config.topology.system.connectors {
+        let database = config
+            .topology
+            .service(&connector.service)?
+            .database
+            .clone();
+        let dir = match connector.role {
+            ConnectorRole::Outbox => root.join("services/kit/migrations/outbox"),
+            ConnectorRole::Cdc => root
+                .join("services")
+                .join(&connector.service)
+                .join("migrations"),
+        };
+        for file in ::connectors::declaration_files(&dir)? {
+            if !migrations
+                .iter()
+                .any(|(db, known)| *db == database && *known == file)
+            {
+                migrations.push((database.clone(), file));
+            }
         }
-        let mut command = postgres::psql(&binaries, &postgres::service_url(config, database));
+    }
+    Ok(migrations)
+}
+
+/// Creates the tables the connectors capture, when absent, connected as the database's
+/// owning service role (so the service keeps owning them): a `filtered` publication can only
+/// be created for an existing table, and the connectors may be applied before the services
+/// first ran their migrations.
+pub fn ensure_captured_tables(config: &StackConfig) -> Result<()> {
+    let binaries = postgres::ensure_binaries()?;
+    for (database, file) in captured_table_migrations(config)? {
+        let mut command = postgres::psql(&binaries, &postgres::service_url(config, &database));
         command
             .args(["-c", "SET client_min_messages = warning", "-f"])
             .arg(&file);
@@ -104,359 +77,134 @@ pub fn ensure_captured_tables(config: &StackConfig) -> Result<()> {
 
 /// Applies every declared connector and waits until it and its tasks run.
 pub fn apply_all(config: &StackConfig) -> Result<Vec<String>> {
+    check_agreement(config)?;
     ensure_captured_tables(config)?;
     let declarations = load_declarations(config)?;
-    if declarations.is_empty() {
-        bail!(
-            "no CREATE SOURCE CONNECTOR statements under {}",
-            config.ksqldb_dir().display()
-        );
-    }
-    for declaration in &declarations {
-        apply(config, declaration)?;
-    }
-    for declaration in &declarations {
-        let started = Instant::now();
-        wait_running(config, &declaration.name, Duration::from_secs(90))?;
-        println!(
-            "connector  {:<28} RUNNING ({:.1}s)",
-            declaration.name,
-            started.elapsed().as_secs_f64()
-        );
-    }
+    ::connectors::apply_all(
+        &Connect::new(&connect::url(config)),
+        &declarations,
+        RUNNING_TIMEOUT,
+    )?;
     Ok(declarations.into_iter().map(|d| d.name).collect())
 }
 
-/// Creates or updates one connector (`PUT /connectors/<name>/config`).
-pub fn apply(config: &StackConfig, declaration: &ConnectorDeclaration) -> Result<()> {
-    let url = format!(
-        "{}/connectors/{}/config",
-        connect::url(config),
-        declaration.name
-    );
-    let body = serde_json::to_value(&declaration.config).context("encoding a connector config")?;
-    let reply = http::put_json(&url, &body, Duration::from_secs(30))?;
-    if !reply.is_success() {
+/// Where the declarations and the manifest disagree on a connector's facts (name, slot,
+/// publication, database, captured table).
+pub fn disagreements(config: &StackConfig) -> Result<Vec<String>> {
+    // Placeholders stay as they are: only literal settings are compared.
+    let keep = |name: &str| Some(format!("${{env:{name}}}"));
+    let declarations =
+        ::connectors::load_declarations(&config.ksqldb_dir().join("migrations"), &keep)?;
+    let mut problems = Vec::new();
+    for connector in &config.topology.system.connectors {
+        let Some(declaration) = declarations.iter().find(|d| d.name == connector.name) else {
+            problems.push(format!(
+                "connector {} of contracts/system.toml is declared nowhere under ksqldb/migrations",
+                connector.name
+            ));
+            continue;
+        };
+        let file = config.project_root.join(&connector.declaration);
+        if declaration.source != file {
+            problems.push(format!(
+                "connector {} is declared in {}, the manifest says {}",
+                connector.name,
+                declaration.source.display(),
+                file.display()
+            ));
+        }
+        let database = &config.topology.service(&connector.service)?.database;
+        for (key, expected) in [
+            ("slot.name", &connector.slot),
+            ("publication.name", &connector.publication),
+            ("database.dbname", database),
+            ("table.include.list", &connector.table),
+        ] {
+            if declaration.setting(key) != Some(expected.as_str()) {
+                problems.push(format!(
+                    "connector {}: {key} is {:?} in {}, the manifest says {expected:?}",
+                    connector.name,
+                    declaration.setting(key),
+                    declaration.source.display()
+                ));
+            }
+        }
+    }
+    for declaration in &declarations {
+        if config
+            .topology
+            .system
+            .connector(&declaration.name)
+            .is_none()
+        {
+            problems.push(format!(
+                "connector {} ({}) is not in contracts/system.toml",
+                declaration.name,
+                declaration.source.display()
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// Checks [`disagreements`]; the error lists every one.
+pub fn check_agreement(config: &StackConfig) -> Result<()> {
+    let problems = disagreements(config).context("comparing ksqldb/ with the manifest")?;
+    if !problems.is_empty() {
         bail!(
-            "Kafka Connect rejected connector {} (from {}): HTTP {} {}",
-            declaration.name,
-            declaration.source.display(),
-            reply.status,
-            reply.body
+            "ksqldb/ and contracts/system.toml disagree:\n  {}",
+            problems.join("\n  ")
         );
     }
-    println!(
-        "connector  {:<28} {} ({})",
-        declaration.name,
-        if reply.status == 201 {
-            "created"
-        } else {
-            "exists, config applied"
-        },
-        declaration.source.display()
-    );
     Ok(())
-}
-
-/// Waits until connector `name` and all its tasks are RUNNING; fails with Connect's stack
-/// trace as soon as one is FAILED.
-///
-/// After a changed config Connect restarts the connector asynchronously, so the first
-/// status read may still describe the old instance: RUNNING must hold for [`SETTLE`].
-pub fn wait_running(config: &StackConfig, name: &str, timeout: Duration) -> Result<()> {
-    const SETTLE: Duration = Duration::from_secs(1);
-    let url = format!("{}/connectors/{name}/status", connect::url(config));
-    let deadline = Instant::now() + timeout;
-    let mut last = String::from("no status yet");
-    let mut running_since: Option<Instant> = None;
-    loop {
-        if let Ok(reply) = http::get(&url, Duration::from_secs(5))
-            && reply.status == 200
-        {
-            let status: Value = serde_json::from_str(&reply.body)
-                .with_context(|| format!("Connect answered non-JSON status for {name}"))?;
-            let connector_state = status["connector"]["state"].as_str().unwrap_or("UNKNOWN");
-            if connector_state == "FAILED" {
-                bail!(
-                    "connector {name} FAILED:\n{}",
-                    status["connector"]["trace"]
-                        .as_str()
-                        .unwrap_or("(no trace)")
-                );
-            }
-            let tasks = status["tasks"].as_array().cloned().unwrap_or_default();
-            if let Some(failed) = tasks.iter().find(|task| task["state"] == "FAILED") {
-                bail!(
-                    "task {} of connector {name} FAILED:\n{}",
-                    failed["id"],
-                    failed["trace"].as_str().unwrap_or("(no trace)")
-                );
-            }
-            if connector_state == "RUNNING"
-                && !tasks.is_empty()
-                && tasks.iter().all(|task| task["state"] == "RUNNING")
-            {
-                let since = *running_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= SETTLE {
-                    return Ok(());
-                }
-            } else {
-                running_since = None;
-            }
-            last = reply.body;
-        }
-        if Instant::now() >= deadline {
-            bail!("connector {name} is not RUNNING after {timeout:?}; last status: {last}");
-        }
-        thread::sleep(Duration::from_millis(250));
-    }
-}
-
-/// Replaces every `${env:NAME}` in `value`; other `${...}` (e.g. the EventRouter's
-/// `${routedByValue}`) are left for Connect.
-pub fn substitute_env(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String> {
-    const OPEN: &str = "${env:";
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(start) = rest.find(OPEN) {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + OPEN.len()..];
-        let end = after
-            .find('}')
-            .with_context(|| format!("unterminated ${{env:...}} in {value:?}"))?;
-        let name = &after[..end];
-        let replacement = lookup(name).with_context(|| {
-            format!("{name} is not set (in the environment or .stack/env: is the stack up?)")
-        })?;
-        out.push_str(&replacement);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-type RawStatement = (String, Vec<(String, String)>);
-
-/// Parses `CREATE SOURCE CONNECTOR [IF NOT EXISTS] name WITH ('k' = 'v', ...);` statements.
-/// Comments (`-- ...`, `/* ... */`) are skipped; strings are single-quoted with `''` for a
-/// quote, as in ksqlDB (no backslash escapes).
-pub fn parse_statements(text: &str) -> Result<Vec<RawStatement>> {
-    let mut lexer = Lexer::new(text);
-    let mut statements = Vec::new();
-    loop {
-        lexer.skip_trivia()?;
-        if lexer.at_end() {
-            return Ok(statements);
-        }
-        let line = lexer.line();
-        let statement = parse_statement(&mut lexer)
-            .with_context(|| format!("in the statement starting on line {line}"))?;
-        statements.push(statement);
-    }
-}
-
-fn parse_statement(lexer: &mut Lexer<'_>) -> Result<RawStatement> {
-    for keyword in ["CREATE", "SOURCE", "CONNECTOR"] {
-        lexer.expect_keyword(keyword)?;
-    }
-    if lexer.peek_keyword("IF") {
-        for keyword in ["IF", "NOT", "EXISTS"] {
-            lexer.expect_keyword(keyword)?;
-        }
-    }
-    let name = lexer.identifier()?;
-    lexer.expect_keyword("WITH")?;
-    lexer.expect_char('(')?;
-    let mut properties = Vec::new();
-    loop {
-        let key = lexer.string()?;
-        lexer.expect_char('=')?;
-        let value = lexer.string()?;
-        if properties
-            .iter()
-            .any(|(existing, _): &(String, String)| *existing == key)
-        {
-            bail!("property {key:?} is set twice in connector {name}");
-        }
-        properties.push((key, value));
-        lexer.skip_trivia()?;
-        match lexer.next_char() {
-            Some(',') => continue,
-            Some(')') => break,
-            other => bail!("expected ',' or ')' after a property, found {other:?}"),
-        }
-    }
-    lexer.expect_char(';')?;
-    Ok((name, properties))
-}
-
-struct Lexer<'a> {
-    text: &'a str,
-    position: usize,
-}
-
-impl<'a> Lexer<'a> {
-    fn new(text: &'a str) -> Self {
-        Self { text, position: 0 }
-    }
-
-    fn rest(&self) -> &'a str {
-        &self.text[self.position..]
-    }
-
-    fn at_end(&self) -> bool {
-        self.position >= self.text.len()
-    }
-
-    fn line(&self) -> usize {
-        self.text[..self.position].matches('\n').count() + 1
-    }
-
-    fn next_char(&mut self) -> Option<char> {
-        let c = self.rest().chars().next()?;
-        self.position += c.len_utf8();
-        Some(c)
-    }
-
-    fn skip_trivia(&mut self) -> Result<()> {
-        loop {
-            let rest = self.rest();
-            let trimmed = rest.trim_start();
-            self.position += rest.len() - trimmed.len();
-            if trimmed.starts_with("--") {
-                self.position += trimmed.find('\n').unwrap_or(trimmed.len());
-            } else if trimmed.starts_with("/*") {
-                let end = trimmed
-                    .find("*/")
-                    .with_context(|| format!("unterminated /* comment on line {}", self.line()))?;
-                self.position += end + 2;
-            } else {
-                return Ok(());
-            }
-        }
-    }
-
-    fn word(&mut self) -> Result<&'a str> {
-        self.skip_trivia()?;
-        let rest = self.rest();
-        let len = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        if len == 0 {
-            bail!("expected a word on line {}", self.line());
-        }
-        self.position += len;
-        Ok(&rest[..len])
-    }
-
-    fn peek_keyword(&mut self, keyword: &str) -> bool {
-        let saved = self.position;
-        let found = self
-            .word()
-            .is_ok_and(|word| word.eq_ignore_ascii_case(keyword));
-        self.position = saved;
-        found
-    }
-
-    fn expect_keyword(&mut self, keyword: &str) -> Result<()> {
-        let line = self.line();
-        let word = self.word().with_context(|| format!("expected {keyword}"))?;
-        if !word.eq_ignore_ascii_case(keyword) {
-            bail!("expected {keyword}, found {word:?} on line {line}");
-        }
-        Ok(())
-    }
-
-    /// A plain identifier, or one quoted with backticks or double quotes.
-    fn identifier(&mut self) -> Result<String> {
-        self.skip_trivia()?;
-        match self.rest().chars().next() {
-            Some(quote @ ('`' | '"')) => {
-                self.position += 1;
-                let rest = self.rest();
-                let end = rest
-                    .find(quote)
-                    .with_context(|| format!("unterminated quoted name on line {}", self.line()))?;
-                self.position += end + 1;
-                Ok(rest[..end].to_owned())
-            }
-            _ => Ok(self.word()?.to_owned()),
-        }
-    }
-
-    fn expect_char(&mut self, expected: char) -> Result<()> {
-        self.skip_trivia()?;
-        let line = self.line();
-        match self.next_char() {
-            Some(c) if c == expected => Ok(()),
-            other => bail!("expected {expected:?} on line {line}, found {other:?}"),
-        }
-    }
-
-    /// A single-quoted string; `''` stands for one quote.
-    fn string(&mut self) -> Result<String> {
-        self.expect_char('\'')?;
-        let start_line = self.line();
-        let mut value = String::new();
-        loop {
-            match self.next_char() {
-                None => bail!("unterminated string starting on line {start_line}"),
-                Some('\'') => {
-                    if self.rest().starts_with('\'') {
-                        self.position += 1;
-                        value.push('\'');
-                    } else {
-                        return Ok(value);
-                    }
-                }
-                Some(c) => value.push(c),
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_the_seed_form() -> Result<()> {
-        let text = "-- comment\n/* block */\nCREATE SOURCE CONNECTOR IF NOT EXISTS `a_b` WITH (\n  \
-                    'connector.class' = 'X', -- trailing\n  'q' = 'it''s ${routedByValue}'\n);\n\
-                    create source connector c with ('k'='v');";
-        let statements = parse_statements(text)?;
-        assert_eq!(statements.len(), 2);
-        assert_eq!(statements[0].0, "a_b");
-        assert_eq!(
-            statements[0].1,
-            vec![
-                ("connector.class".to_owned(), "X".to_owned()),
-                ("q".to_owned(), "it's ${routedByValue}".to_owned()),
-            ]
-        );
-        assert_eq!(statements[1].0, "c");
-        Ok(())
+    fn config() -> Result<StackConfig> {
+        StackConfig::from_env(&crate::project_root())
     }
 
     #[test]
-    fn rejects_malformed_statements() {
-        assert!(parse_statements("CREATE SOURCE CONNECTOR x WITH ('a' = 'b'").is_err());
-        assert!(parse_statements("CREATE SINK CONNECTOR x WITH ('a' = 'b');").is_err());
-        assert!(
-            parse_statements("CREATE SOURCE CONNECTOR x WITH ('a' = 'b', 'a' = 'c');").is_err()
-        );
-        assert!(parse_statements("CREATE SOURCE CONNECTOR x WITH ('a' = 'b);").is_err());
+    fn the_declarations_agree_with_the_manifest() -> Result<()> {
+        check_agreement(&config()?)
     }
 
     #[test]
-    fn substitutes_only_env_placeholders() -> Result<()> {
-        let lookup = |name: &str| (name == "PORT").then(|| "5432".to_owned());
-        assert_eq!(
-            substitute_env("${env:PORT}/${routedByValue}", &lookup)?,
-            "5432/${routedByValue}"
-        );
-        assert!(substitute_env("${env:MISSING}", &lookup).is_err());
-        assert!(substitute_env("${env:PORT", &lookup).is_err());
+    fn captured_tables_come_from_the_migrations_the_services_run() -> Result<()> {
+        let config = config()?;
+        let migrations = captured_table_migrations(&config)?;
+        for connector in &config.topology.system.connectors {
+            let table = connector.table.trim_start_matches("public.");
+            let database = &config.topology.service(&connector.service)?.database;
+            let creates = migrations.iter().any(|(db, file)| {
+                db == database
+                    && std::fs::read_to_string(file).is_ok_and(|sql| {
+                        sql.contains(&format!("CREATE TABLE IF NOT EXISTS {table} "))
+                    })
+            });
+            assert!(
+                creates,
+                "no migration creates {table} in {database}: {migrations:?}"
+            );
+        }
+        // Applied before the services' own migration run: every statement must be idempotent.
+        for (_, file) in &migrations {
+            let sql = std::fs::read_to_string(file)?;
+            for statement in sql.split(';').map(str::trim) {
+                let code: String = statement
+                    .lines()
+                    .filter(|line| !line.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let code = code.trim().to_ascii_uppercase();
+                if code.starts_with("CREATE") {
+                    assert!(code.contains("IF NOT EXISTS"), "{}: {code}", file.display());
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -19,24 +19,6 @@ use super::system;
 /// than one member are exercised, without slowing a 2-core machine down.
 pub const TOPIC_PARTITIONS: i32 = 3;
 
-/// The topics `up` creates before any connector produces into them. The public entity topics
-/// are compacted: they carry the latest state per entity id (tombstones delete).
-pub const STACK_TOPICS: &[(&str, &[(&str, &str)])] = &[
-    (
-        "public_person_entity_events",
-        &[("cleanup.policy", "compact")],
-    ),
-    (
-        "public_balance_sheet_entity_events",
-        &[("cleanup.policy", "compact")],
-    ),
-    // Private change log of accounting's table: time-retained, not compacted.
-    (
-        "private_accounting_bal_sheet_cdc",
-        &[("cleanup.policy", "delete")],
-    ),
-];
-
 pub fn bootstrap_servers(config: &StackConfig) -> String {
     format!("{LOOPBACK}:{}", config.ports.kafka)
 }
@@ -211,12 +193,19 @@ pub fn is_ready(config: &StackConfig) -> bool {
     })
 }
 
-/// Creates the stack's topics (compacted public entity topics, the private CDC topic).
+/// Creates the stack's topics, as the manifests declare them (compacted public entity topics,
+/// the private topics with their cleanup policy) before any connector produces into them.
 pub fn create_topics(config: &StackConfig) -> Result<Vec<(String, TopicOutcome)>> {
-    let topics: Vec<NewTopic<'_>> = STACK_TOPICS
+    let declared = config.topology.stack_topics();
+    let configs: Vec<[(&str, &str); 1]> = declared
         .iter()
-        .map(|(name, configs)| NewTopic {
-            name,
+        .map(|topic| [("cleanup.policy", topic.cleanup_policy.as_str())])
+        .collect();
+    let topics: Vec<NewTopic<'_>> = declared
+        .iter()
+        .zip(&configs)
+        .map(|(topic, configs)| NewTopic {
+            name: &topic.name,
             partitions: TOPIC_PARTITIONS,
             configs,
         })

@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
-pub use config::StackConfig;
+pub use config::{ServiceFacts, StackConfig};
+
+use crate::services::Service;
 
 /// One process of the stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
@@ -139,11 +141,13 @@ pub fn info(config: &StackConfig) -> StackInfo {
         .ok()
         .flatten()
         .map(|binaries| binaries.bin_dir.display().to_string());
+    let database_url =
+        |service: Service| postgres::service_url(config, &config.service(service).database);
     let info = StackInfo {
         pg_superuser_url: postgres::superuser_url(config),
-        database_url_person: postgres::service_url(config, "person"),
-        database_url_accounting: postgres::service_url(config, "accounting"),
-        database_url_planning: postgres::service_url(config, "planning"),
+        database_url_person: database_url(Service::Person),
+        database_url_accounting: database_url(Service::Accounting),
+        database_url_planning: database_url(Service::Planning),
         kafka_bootstrap_servers: kafka::bootstrap_servers(config),
         schema_registry_url: registry::ccompat_url(config),
         kafka_connect_url: connect::url(config),
@@ -677,7 +681,57 @@ fn print_status(config: &StackConfig) {
                 .map_or_else(|| "-".to_owned(), |kib| format!("{} MiB", kib / 1024)),
         );
     }
+    print_pipeline_status(config);
     if config.env_file().exists() {
         println!("env file   {}", config.env_file().display());
+    }
+}
+
+/// Each connector of the manifest with its state in Connect, and each one's replication slot:
+/// present, active, and the WAL it retains (a missing slot means changes are not relayed).
+fn print_pipeline_status(config: &StackConfig) {
+    let connectors = &config.topology.system.connectors;
+    if connectors.is_empty() {
+        return;
+    }
+    let connect = ::connectors::Connect::new(&connect::url(config));
+    let connect_up = connect::is_ready(config);
+    for connector in connectors {
+        let state = if !connect_up {
+            "unknown (Connect is not running)".to_owned()
+        } else {
+            match connect.status(&connector.name) {
+                Ok(Some(status)) => match status.failure() {
+                    Some(_) => format!("{} — run `ops connectors recover`", status.summary()),
+                    None => status.summary(),
+                },
+                Ok(None) => "not applied (`cargo xtask stack connectors`)".to_owned(),
+                Err(error) => format!("unknown ({error:#})"),
+            }
+        };
+        println!("connector  {:<28} {state}", connector.name);
+    }
+    let slots = postgres::find_binaries()
+        .ok()
+        .flatten()
+        .filter(|binaries| postgres::is_ready(config, binaries))
+        .map(|binaries| postgres::replication_slots(config, &binaries));
+    for connector in connectors {
+        let state = match &slots {
+            None => "unknown (PostgreSQL is not running)".to_owned(),
+            Some(Err(error)) => format!("unknown ({error:#})"),
+            Some(Ok(slots)) => match slots.iter().find(|slot| slot.name == connector.slot) {
+                None => "MISSING: changes are not relayed (`ops connectors recover`, then \
+                         `ops resync`)"
+                    .to_owned(),
+                Some(slot) => format!(
+                    "{}, retains {} of WAL",
+                    if slot.active { "active" } else { "INACTIVE" },
+                    slot.retained_wal_bytes
+                        .map_or_else(|| "?".to_owned(), |bytes| format!("{} KiB", bytes / 1024))
+                ),
+            },
+        };
+        println!("slot       {:<28} {state}", connector.slot);
     }
 }

@@ -33,11 +33,6 @@ pub const DEBEZIUM_PASSWORD: &str = "debezium";
 /// Apicurio Registry's storage.
 pub const REGISTRY_DATABASE: &str = "registry";
 
-/// One database per service, each owned by a login role of the same name (password = name).
-pub const SERVICE_DATABASES: &[&str] = &["person", "accounting", "planning"];
-/// The service databases Debezium captures (outbox / CDC).
-const CAPTURED_DATABASES: &[&str] = &["person", "accounting"];
-
 /// The server binaries of one installed PostgreSQL version.
 #[derive(Debug, Clone)]
 pub struct Binaries {
@@ -377,6 +372,55 @@ pub fn is_ready(config: &StackConfig, binaries: &Binaries) -> bool {
         .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "1")
 }
 
+/// One replication slot as `pg_replication_slots` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub name: String,
+    pub active: bool,
+    /// WAL the slot keeps: bytes from its restart position to the current WAL position.
+    pub retained_wal_bytes: Option<i64>,
+}
+
+/// Every replication slot of the cluster.
+pub fn replication_slots(config: &StackConfig, binaries: &Binaries) -> Result<Vec<Slot>> {
+    let output = psql(binaries, &superuser_url(config))
+        .args([
+            "-t",
+            "-A",
+            "-F",
+            ",",
+            "-c",
+            "SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint \
+             FROM pg_replication_slots ORDER BY slot_name",
+        ])
+        .output()
+        .context("running psql")?;
+    if !output.status.success() {
+        bail!(
+            "reading pg_replication_slots: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(parse_slots(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// `name,t|f,bytes` lines (psql's unaligned output).
+fn parse_slots(text: &str) -> Vec<Slot> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().split(',');
+            let name = fields.next().filter(|name| !name.is_empty())?;
+            let active = fields.next()? == "t";
+            let retained_wal_bytes = fields.next().and_then(|bytes| bytes.parse().ok());
+            Some(Slot {
+                name: name.to_owned(),
+                active,
+                retained_wal_bytes,
+            })
+        })
+        .collect()
+}
+
 /// Creates the roles and databases; idempotent, so it runs on every `up`.
 pub fn bootstrap(config: &StackConfig, binaries: &Binaries) -> Result<()> {
     let mut sql = String::new();
@@ -387,18 +431,21 @@ pub fn bootstrap(config: &StackConfig, binaries: &Binaries) -> Result<()> {
              ALTER ROLE {name} WITH LOGIN {attributes} PASSWORD '{password}';\n"
         ));
     };
-    for database in SERVICE_DATABASES {
+    // One database per service (the manifest's), each owned by a login role of the same
+    // name (password = name).
+    let service_databases = config.topology.databases();
+    for database in &service_databases {
         role(database, database, "");
     }
     role(REGISTRY_DATABASE, REGISTRY_DATABASE, "");
     role(DEBEZIUM_USER, DEBEZIUM_PASSWORD, "REPLICATION");
-    for database in SERVICE_DATABASES.iter().chain([&REGISTRY_DATABASE]) {
+    for database in service_databases.iter().chain([&REGISTRY_DATABASE]) {
         sql.push_str(&format!(
             "SELECT format('CREATE DATABASE %I OWNER %I', '{database}', '{database}') \
              WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{database}') \\gexec\n"
         ));
     }
-    for database in CAPTURED_DATABASES {
+    for database in config.topology.captured_databases()? {
         // Membership makes Debezium count as the owner of the service's tables: it may
         // SELECT them for snapshots and CREATE PUBLICATION ... FOR TABLE them.
         sql.push_str(&format!("GRANT {database} TO {DEBEZIUM_USER};\n"));
@@ -411,4 +458,29 @@ pub fn bootstrap(config: &StackConfig, binaries: &Binaries) -> Result<()> {
     command.arg("-f").arg(&script);
     process::run_checked(&mut command, "creating the stack's roles and databases")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    #[test]
+    fn slot_lines_parse() {
+        let slots = parse_slots("a_slot,t,4096\nb_slot,f,\n\n");
+        assert_eq!(
+            slots,
+            vec![
+                Slot {
+                    name: "a_slot".into(),
+                    active: true,
+                    retained_wal_bytes: Some(4096)
+                },
+                Slot {
+                    name: "b_slot".into(),
+                    active: false,
+                    retained_wal_bytes: None
+                },
+            ]
+        );
+    }
 }

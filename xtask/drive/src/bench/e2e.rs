@@ -12,6 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
+use contract_runtime::event::CanonicalEvent;
+use contracts::{events, topology};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -31,10 +33,12 @@ fn planning_groups() -> Vec<&'static str> {
     PLANNING_GROUPS.iter().map(|(group, _)| *group).collect()
 }
 
-const PERSON_TOPIC: &str = "public_person_entity_events";
-const SHEET_TOPIC: &str = "public_balance_sheet_entity_events";
-const CDC_TOPIC: &str = "private_accounting_bal_sheet_cdc";
-const TRANSLATOR_GROUP: &str = "accounting-consumer-1";
+const PERSON_TOPIC: &str = events::Person::TOPIC;
+const SHEET_TOPIC: &str = events::BalanceSheet::TOPIC;
+/// Accounting's CDC translator: its group and the private topic it reads.
+const CDC_TOPIC: &str = topology::accounting::subscriptions::PRIVATE_ACCOUNTING_BAL_SHEET_CDC.topic;
+const TRANSLATOR_GROUP: &str =
+    topology::accounting::subscriptions::PRIVATE_ACCOUNTING_BAL_SHEET_CDC.group;
 
 /// In-flight cap of the open loop: far above what the rates need at normal latencies, so it
 /// only bites when the services stall (and then the wait shows up as latency).

@@ -19,12 +19,14 @@ use serde::Serialize;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The consumer groups on the way from a write to planning's read model, and their topics.
-pub const GROUPS: [(&str, &str); 3] = [
-    ("planning-consumer-1", "public_person_entity_events"),
-    ("planning-consumer-2", "public_balance_sheet_entity_events"),
-    ("accounting-consumer-1", "private_accounting_bal_sheet_cdc"),
-];
+/// The consumer groups on the way from a write to planning's read model (every
+/// subscription), and their topics.
+pub fn groups() -> impl Iterator<Item = (&'static str, &'static str)> {
+    contracts::topology::SYSTEM
+        .subscriptions
+        .iter()
+        .map(|subscription| (subscription.group, subscription.topic))
+}
 
 /// The lag of every group at one moment.
 #[derive(Debug, Clone, Serialize)]
@@ -88,7 +90,7 @@ pub struct LagSampler {
 impl LagSampler {
     pub fn start(bootstrap_servers: &str) -> Result<Self> {
         let mut observers = Vec::new();
-        for (group, topic) in GROUPS {
+        for (group, topic) in groups() {
             let consumer = observer(bootstrap_servers, group)?;
             let partitions = partitions(&consumer, topic)?;
             observers.push((group, topic, consumer, partitions));

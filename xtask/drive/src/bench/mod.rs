@@ -171,7 +171,7 @@ impl Bench {
             .build()
             .context("cannot build the HTTP client")?;
         let client = |service: Service| {
-            HttpClient::new(service.base_url())
+            HttpClient::new(crate::base_url(service))
                 .with_credentials(USERNAME, PASSWORD)
                 .with_reqwest(http.clone())
         };

@@ -2,18 +2,19 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::kafka_groups;
 use crate::services::{self, Role, Service};
 use crate::stack::{self, Component, StackConfig, StackInfo};
 
-/// The consumer groups that must have members again after a recovery.
-pub const GROUPS: [&str; 3] = [
-    "planning-consumer-1",
-    "planning-consumer-2",
-    "accounting-consumer-1",
-];
+/// The consumer groups that must have members again after a recovery: every subscription's.
+fn groups() -> impl Iterator<Item = &'static str> {
+    contracts::topology::SYSTEM
+        .subscriptions
+        .iter()
+        .map(|subscription| subscription.group)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Fault {
@@ -153,7 +154,7 @@ pub fn ensure_whole(config: &StackConfig, info: &StackInfo, timeout: Duration) -
         std::thread::sleep(Duration::from_millis(500));
     }
     ensure_connectors(config, info, deadline)?;
-    for group in GROUPS {
+    for group in groups() {
         let left = deadline.saturating_duration_since(Instant::now());
         kafka_groups::wait_for_members(&info.kafka_bootstrap_servers, group, left)?;
     }
@@ -177,14 +178,9 @@ fn ensure_connectors(config: &StackConfig, info: &StackInfo, deadline: Instant) 
 }
 
 fn restart_failed_connectors(connect_url: &str) -> Result<()> {
-    let timeout = Duration::from_secs(10);
-    let listed = stack::http::get(&format!("{connect_url}/connectors"), timeout)?;
-    let names: Vec<String> =
-        serde_json::from_str(&listed.body).context("reading the connector list")?;
-    for name in names {
-        let url =
-            format!("{connect_url}/connectors/{name}/restart?includeTasks=true&onlyFailed=true");
-        if let Err(error) = stack::http::post_empty(&url, timeout) {
+    let connect = connectors::Connect::new(connect_url);
+    for name in connect.names()? {
+        if let Err(error) = connect.restart_failed(&name) {
             println!("chaos: restarting {name}: {error}");
         }
     }

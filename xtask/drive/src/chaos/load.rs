@@ -231,7 +231,7 @@ impl LoadGenerator {
             .build()
             .context("cannot build the HTTP client")?;
         let client = |service: crate::services::Service| {
-            HttpClient::new(service.base_url())
+            HttpClient::new(crate::base_url(service))
                 .with_credentials(username, password)
                 .with_reqwest(http.clone())
         };

@@ -30,8 +30,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use contract_runtime::event::CanonicalEvent;
-use contracts::events;
 use tokio::sync::watch;
 
 use crate::reconcile::{self, Databases};
@@ -41,12 +39,14 @@ pub use faults::Fault;
 use load::LoadGenerator;
 use report::{ChaosReport, FaultReport};
 
-/// The topics whose dead-letter topics are watched.
-const WATCHED_TOPICS: [&str; 3] = [
-    events::Person::TOPIC,
-    events::BalanceSheet::TOPIC,
-    "private_accounting_bal_sheet_cdc",
-];
+/// The topics whose dead-letter topics are watched: every subscription's.
+fn watched_topics() -> Vec<&'static str> {
+    contracts::topology::SYSTEM
+        .subscriptions
+        .iter()
+        .map(|subscription| subscription.topic)
+        .collect()
+}
 
 #[derive(Args)]
 pub struct ChaosArgs {
@@ -229,7 +229,7 @@ fn prepare(config: &StackConfig) -> Result<()> {
 /// its dependencies, not its consumers).
 fn wait_answers(service: Service, timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
-    let url = format!("{}/health/", service.base_url());
+    let url = format!("{}/health/", crate::base_url(service));
     while stack::http::get(&url, Duration::from_secs(2)).is_err() {
         if Instant::now() > deadline {
             bail!("{} does not answer on {url}", service.name());
@@ -250,8 +250,8 @@ fn restore(config: &StackConfig) -> Result<()> {
 }
 
 fn dead_letter_ends(info: &StackInfo) -> Result<BTreeMap<String, BTreeMap<i32, i64>>> {
-    WATCHED_TOPICS
-        .iter()
+    watched_topics()
+        .into_iter()
         .map(|topic| {
             let dlq = crate::dlq::dlq_topic_of(topic);
             Ok((
