@@ -78,6 +78,28 @@ pub fn frame_schema_id(bytes: &[u8]) -> Result<u32, CodecError> {
     }
 }
 
+/// The converter's subject strategy matching `T::SUBJECT` (events.toml `subject_strategy`):
+/// `<topic>-value`, `<topic>-<record>` or `<record>`.
+fn subject_strategy<T: CanonicalEvent>() -> SubjectNameStrategy {
+    let schema =
+        |name: Option<String>| SuppliedSchema::new(name, SchemaType::Avro, T::SCHEMA.to_string());
+    let topic_prefix = format!("{}-", T::TOPIC);
+    match T::SUBJECT.strip_prefix(&topic_prefix) {
+        Some("value") => SubjectNameStrategy::TopicNameStrategyWithSchema(
+            T::TOPIC.to_string(),
+            false,
+            schema(None),
+        ),
+        Some(record) => SubjectNameStrategy::TopicRecordNameStrategyWithSchema(
+            T::TOPIC.to_string(),
+            schema(Some(record.to_string())),
+        ),
+        None => {
+            SubjectNameStrategy::RecordNameStrategyWithSchema(schema(Some(T::SUBJECT.to_string())))
+        }
+    }
+}
+
 /// Encoder and decoder of canonical events, sharing one registry connection setting.
 pub struct EventCodec {
     encoder: AvroEncoder,
@@ -99,9 +121,7 @@ impl EventCodec {
 
     /// The event as a Confluent-framed Avro value under its topic's subject.
     pub async fn encode<T: CanonicalEvent>(&self, event: &T) -> Result<Vec<u8>, CodecError> {
-        let schema = SuppliedSchema::new(None, SchemaType::Avro, T::SCHEMA.to_string());
-        let strategy =
-            SubjectNameStrategy::TopicNameStrategyWithSchema(T::TOPIC.to_string(), false, schema);
+        let strategy = subject_strategy::<T>();
         self.encoder
             .encode_struct(event, &strategy)
             .await
