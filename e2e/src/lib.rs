@@ -6,6 +6,8 @@
 //! Connection facts come from the environment, else from `.stack/env`; a test fails (never
 //! skips) with the command to run when the stack is not up.
 
+pub mod otlp;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

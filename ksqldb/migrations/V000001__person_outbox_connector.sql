@@ -47,7 +47,8 @@ CREATE SOURCE CONNECTOR IF NOT EXISTS person_outbox WITH (
     'value.converter.delegate.converter.type.schemas.enable' = 'false',
 
     -- Outbox EventRouter: topic = aggregatetype, key = aggregateid, value = payload,
-    -- NULL payload = tombstone, CloudEvents attributes as headers.
+    -- NULL payload = tombstone, CloudEvents attributes as headers, and the optional W3C
+    -- `traceparent` of the write (ksqldb/README.md).
     'transforms' = 'outbox',
     'transforms.outbox.type' = 'io.debezium.transforms.outbox.EventRouter',
     'transforms.outbox.table.field.event.id' = 'id',
@@ -56,7 +57,7 @@ CREATE SOURCE CONNECTOR IF NOT EXISTS person_outbox WITH (
     'transforms.outbox.route.by.field' = 'aggregatetype',
     'transforms.outbox.route.topic.replacement' = '${routedByValue}',
     'transforms.outbox.route.tombstone.on.empty.payload' = 'true',
-    'transforms.outbox.table.fields.additional.placement' = 'id:header:ce_id,type:header:ce_type,source:header:ce_source,time:header:ce_time,content_type:header:content-type,specversion:header:ce_specversion',
+    'transforms.outbox.table.fields.additional.placement' = 'id:header:ce_id,type:header:ce_type,source:header:ce_source,time:header:ce_time,content_type:header:content-type,specversion:header:ce_specversion,traceparent:header:traceparent',
 
     -- Topics the connector creates itself (only its heartbeat topic: the event topics are
     -- created compacted by `stack up`).

@@ -1,5 +1,6 @@
 //! The balance-sheet API. Requests write only the balance-sheet table; the event comes from
-//! the change-data capture of that table (see `cdc`).
+//! the change-data capture of that table (see `cdc`). Writes store the request's trace context
+//! in the row's `traceparent` column, so the captured change continues the request's trace.
 
 use chrono::Utc;
 use contract_runtime::{ApiError, RequestContext};
@@ -70,7 +71,8 @@ impl AccountingApi for AccountingService {
             assets: body.assets,
             liabilities: body.liabilities,
         };
-        let row = store::insert(&self.pool, &row)
+        let traceparent = service_kit::trace::current_traceparent();
+        let row = store::insert(&self.pool, &row, traceparent.as_deref())
             .await
             .map_err(database_unavailable)?;
         tracing::info!(balance_sheet_id = %row.id, person_id = %row.person_id, "balance sheet created");
@@ -102,7 +104,8 @@ impl AccountingApi for AccountingService {
             assets: Some(body.assets),
             liabilities: Some(body.liabilities),
         };
-        let row = store::update(&self.pool, params.id, &changes)
+        let traceparent = service_kit::trace::current_traceparent();
+        let row = store::update(&self.pool, params.id, &changes, traceparent.as_deref())
             .await
             .map_err(database_unavailable)?
             .ok_or_else(|| not_found(params.id))?;
@@ -121,7 +124,8 @@ impl AccountingApi for AccountingService {
             assets: body.assets,
             liabilities: body.liabilities,
         };
-        let row = store::update(&self.pool, params.id, &changes)
+        let traceparent = service_kit::trace::current_traceparent();
+        let row = store::update(&self.pool, params.id, &changes, traceparent.as_deref())
             .await
             .map_err(database_unavailable)?
             .ok_or_else(|| not_found(params.id))?;

@@ -44,6 +44,28 @@ struct Envelope {
     source: Source,
 }
 
+/// Only the captured row's trace context, read before the message is handled.
+#[derive(Debug, Deserialize)]
+struct TraceOnly {
+    after: Option<TraceColumn>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TraceColumn {
+    traceparent: Option<String>,
+}
+
+/// The `traceparent` the REST request stored in the row (the after-image's column), which the
+/// translation continues; `None` for deletes (the before-image holds only the key), rows
+/// written without tracing, and anything unreadable (decoding reports that).
+pub fn captured_traceparent(raw: &RawEvent) -> Option<String> {
+    let value = raw.value.as_deref()?;
+    serde_json::from_slice::<TraceOnly>(value)
+        .ok()?
+        .after?
+        .traceparent
+}
+
 /// What one CDC message means for the canonical topic.
 #[derive(Debug)]
 pub enum Change {
@@ -119,6 +141,10 @@ impl Handler for CdcTranslator {
 
     async fn decode(&self, raw: &RawEvent) -> Result<Change, HandleError> {
         parse(raw)
+    }
+
+    fn trace_parent(&self, raw: &RawEvent) -> Option<String> {
+        captured_traceparent(raw)
     }
 
     fn event_id(&self, change: &Change, raw: &RawEvent) -> String {
@@ -207,6 +233,22 @@ mod tests {
             panic!()
         };
         assert_eq!(event_id, second);
+    }
+
+    #[test]
+    fn the_captured_trace_context_is_read_from_the_after_image() {
+        assert_eq!(captured_traceparent(&raw(CREATE)), None);
+        let traced = CREATE.replace(
+            r#""liabilities":537300}"#,
+            r#""liabilities":537300,"traceparent":"00-4bf92f3577b34a736a2d5b2b8e1f0e01-00f067aa0ba902b7-01"}"#,
+        );
+        assert_eq!(
+            captured_traceparent(&raw(&traced)).as_deref(),
+            Some("00-4bf92f3577b34a736a2d5b2b8e1f0e01-00f067aa0ba902b7-01")
+        );
+        // Still a valid change: the extra column does not disturb decoding.
+        assert!(matches!(parse(&raw(&traced)), Ok(Change::Upsert { .. })));
+        assert_eq!(captured_traceparent(&raw("not json")), None);
     }
 
     #[test]

@@ -85,6 +85,10 @@ async fn main() -> anyhow::Result<()> {
             cli.http.addr(DEFAULT_PORT),
             cli.http.serve_settings(),
         );
+    } else {
+        parts.spawn_operations(cli.common.operations_addr(DEFAULT_PORT));
     }
-    parts.run().await
+    let result = parts.run().await;
+    telemetry::shutdown();
+    result
 }

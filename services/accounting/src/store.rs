@@ -36,16 +36,22 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<BalanceSheetRow
         .await
 }
 
-pub async fn insert(pool: &PgPool, row: &BalanceSheetRow) -> sqlx::Result<BalanceSheetRow> {
+/// Inserts `row`; `traceparent` (the request's trace context) is captured with it.
+pub async fn insert(
+    pool: &PgPool,
+    row: &BalanceSheetRow,
+    traceparent: Option<&str>,
+) -> sqlx::Result<BalanceSheetRow> {
     sqlx::query_as(
-        "INSERT INTO balance_sheet (id, person_id, date_calculated, assets, liabilities) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        "INSERT INTO balance_sheet (id, person_id, date_calculated, assets, liabilities, traceparent) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
     )
     .bind(row.id)
     .bind(row.person_id)
     .bind(row.date_calculated)
     .bind(row.assets)
     .bind(row.liabilities)
+    .bind(traceparent)
     .fetch_one(pool)
     .await
 }
@@ -60,22 +66,25 @@ pub struct BalanceSheetChanges {
 }
 
 /// Applies `changes` in one statement, so concurrent updates of one sheet cannot lose each
-/// other's fields.
+/// other's fields. The row's `traceparent` becomes this request's (or none), so the
+/// change's CDC record continues this request's trace, not the create's.
 pub async fn update(
     pool: &PgPool,
     id: Uuid,
     changes: &BalanceSheetChanges,
+    traceparent: Option<&str>,
 ) -> sqlx::Result<Option<BalanceSheetRow>> {
     sqlx::query_as(
         "UPDATE balance_sheet SET person_id = COALESCE($2, person_id), \
          date_calculated = COALESCE($3, date_calculated), assets = COALESCE($4, assets), \
-         liabilities = COALESCE($5, liabilities) WHERE id = $1 RETURNING *",
+         liabilities = COALESCE($5, liabilities), traceparent = $6 WHERE id = $1 RETURNING *",
     )
     .bind(id)
     .bind(changes.person_id)
     .bind(changes.date_calculated)
     .bind(changes.assets)
     .bind(changes.liabilities)
+    .bind(traceparent)
     .fetch_optional(pool)
     .await
 }

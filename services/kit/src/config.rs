@@ -38,6 +38,27 @@ pub struct CommonConfig {
     /// Size of the database connection pool.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10)]
     pub database_pool_size: u32,
+
+    /// Address a process without a REST API (`SERVICE_ROLE=consumer`) serves `/health/` and
+    /// `/metrics` on; default `127.0.0.1:<service port + 100>`.
+    #[arg(long, env = "OPERATIONS_ADDR")]
+    pub operations_addr: Option<SocketAddr>,
+}
+
+/// How far a consumer-only process's default operations port is from its service's port.
+pub const OPERATIONS_PORT_OFFSET: u16 = 100;
+
+impl CommonConfig {
+    /// Where a consumer-only process of the service on `service_port` serves `/health/` and
+    /// `/metrics`.
+    pub fn operations_addr(&self, service_port: u16) -> SocketAddr {
+        self.operations_addr.unwrap_or_else(|| {
+            SocketAddr::from((
+                [127, 0, 0, 1],
+                service_port.saturating_add(OPERATIONS_PORT_OFFSET),
+            ))
+        })
+    }
 }
 
 /// HTTP settings of a service with a REST API.

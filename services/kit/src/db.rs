@@ -33,6 +33,7 @@ pub async fn connect_and_migrate(
         .connect(url)
         .await
         .context("cannot connect to the database (DATABASE_URL)")?;
+    crate::metrics::watch_pool("default", &pool);
     for mut migrator in migrators {
         migrator.set_ignore_missing(true);
         migrator

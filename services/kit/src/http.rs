@@ -18,7 +18,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::{FailedAttempts, ThrottlePolicy};
 
@@ -116,20 +115,22 @@ pub async fn serve_listener(
     Ok(())
 }
 
-/// The router with what every service answers the same way: tracing, the request timeout,
-/// and the throttle on failed authentication.
+/// The router with what every service answers the same way: the request timeout, the
+/// throttle on failed authentication, and outermost `/metrics` with the HTTP span and
+/// duration histogram ([`crate::trace::observed`]), so that `408`s and `429`s are seen too.
 fn layered(router: Router, settings: &ServeSettings) -> Router {
     let throttle = Arc::new(FailedAttempts::new(settings.auth_throttle));
-    router
-        .layer(axum::middleware::from_fn_with_state(
-            throttle,
-            throttle_failed_authentication,
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            settings.request_timeout,
-        ))
-        .layer(TraceLayer::new_for_http())
+    crate::trace::observed(
+        router
+            .layer(axum::middleware::from_fn_with_state(
+                throttle,
+                throttle_failed_authentication,
+            ))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                settings.request_timeout,
+            )),
+    )
 }
 
 /// A request carrying credentials from a client address that failed too often is refused

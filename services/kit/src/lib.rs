@@ -1,7 +1,9 @@
 //! What every service of the system needs, written once.
 //!
 //! - [`config`]: settings from the environment, with defaults matching `cargo xtask stack`.
-//! - [`telemetry`]: structured logs with `tracing`.
+//! - [`telemetry`]: logs, OpenTelemetry traces (when an OTLP endpoint is set) and metrics.
+//! - [`trace`]: W3C trace context across HTTP, the outbox, CDC rows and Kafka; the HTTP span.
+//! - [`metrics`]: the Prometheus metrics and `/metrics`.
 //! - [`codec`]: canonical events ⇄ Confluent-framed Avro through the schema registry.
 //! - [`cloudevents`]: CloudEvents 1.0 binary-mode Kafka headers.
 //! - [`outbox`]: the transactional outbox writer (rows shaped for Debezium's EventRouter).
@@ -23,8 +25,10 @@ pub mod conventions;
 pub mod db;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod outbox;
 pub mod pagination;
 pub mod parts;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace;

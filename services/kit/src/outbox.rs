@@ -5,11 +5,17 @@
 //! once: Debezium's Outbox EventRouter reads the INSERT from the WAL and ignores the DELETE,
 //! so the table never grows and no purge job is needed (ksqldb/README.md has the connector
 //! side). The value is already Confluent-framed Avro; the relay copies it byte for byte.
+//!
+//! Each write is a `publish <topic>` producer span, and its W3C context goes into the row's
+//! `traceparent` column, which the EventRouter places in the Kafka message's `traceparent`
+//! header: the consumer's span continues the trace across the relay. Without tracing the
+//! column is NULL.
 
 use std::sync::Arc;
 
 use contract_runtime::event::CanonicalEvent;
 use sqlx::PgConnection;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::cloudevents::{AVRO_CONTENT_TYPE, Attributes, SPEC_VERSION_1_0};
@@ -112,13 +118,43 @@ async fn write_row<T: CanonicalEvent>(
     key: &str,
     payload: Option<&[u8]>,
 ) -> Result<(), sqlx::Error> {
+    let span = if crate::trace::enabled() {
+        tracing::info_span!(
+            "outbox_publish",
+            otel.name = format!("publish {}", T::TOPIC),
+            otel.kind = "producer",
+            messaging.system = "kafka",
+            messaging.operation.type = "send",
+            messaging.destination.name = T::TOPIC,
+            messaging.message.id = %event_id,
+            messaging.kafka.message.key = key,
+            messaging.kafka.message.tombstone = payload.is_none(),
+        )
+    } else {
+        tracing::Span::none()
+    };
+    let traceparent = span.in_scope(crate::trace::current_traceparent);
+    insert_and_delete::<T>(tx, event_id, key, payload, traceparent.as_deref())
+        .instrument(span)
+        .await?;
+    crate::metrics::outbox_written(T::TOPIC);
+    Ok(())
+}
+
+async fn insert_and_delete<T: CanonicalEvent>(
+    tx: &mut PgConnection,
+    event_id: Uuid,
+    key: &str,
+    payload: Option<&[u8]>,
+    traceparent: Option<&str>,
+) -> Result<(), sqlx::Error> {
     let attributes = Attributes {
         id: event_id.to_string(),
         ..Attributes::new(T::EVENT_TYPE, T::SOURCE)
     };
     sqlx::query(
-        "INSERT INTO outbox (id, aggregatetype, aggregateid, type, source, time, content_type, specversion, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO outbox (id, aggregatetype, aggregateid, type, source, time, content_type, specversion, payload, traceparent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(event_id)
     .bind(T::TOPIC)
@@ -129,6 +165,7 @@ async fn write_row<T: CanonicalEvent>(
     .bind(AVRO_CONTENT_TYPE)
     .bind(SPEC_VERSION_1_0)
     .bind(payload)
+    .bind(traceparent)
     .execute(&mut *tx)
     .await?;
     // Debezium has the INSERT from the WAL; the DELETE keeps the table empty.

@@ -71,6 +71,29 @@ impl ServiceParts {
         ));
     }
 
+    /// Serves `/health/` and `/metrics` on `addr`: for a process without a REST API (a
+    /// consumer-only process), so that it can be probed and scraped like the others. Call it
+    /// after spawning the consumers, whose health it reports.
+    pub fn spawn_operations(&mut self, addr: SocketAddr) {
+        let health = self.health.clone();
+        let router = Router::new().route(
+            "/health/",
+            axum::routing::get(move || {
+                let health = health.clone();
+                async move {
+                    let health = health.check().await;
+                    let status = if health.is_ok() {
+                        axum::http::StatusCode::OK
+                    } else {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (status, axum::Json(health))
+                }
+            }),
+        );
+        self.spawn_web(router, addr);
+    }
+
     /// Waits for every part; returns the first failure.
     pub async fn run(mut self) -> anyhow::Result<()> {
         let mut result = Ok(());

@@ -53,11 +53,13 @@ async fn main() -> anyhow::Result<()> {
     let service = api::PersonService::new(pool, Outbox::new(codec), health);
     let router =
         contracts::person_api::router(Arc::new(service), Arc::new(cli.http.authenticator()?));
-    http::serve_with(
+    let result = http::serve_with(
         router,
         cli.http.addr(DEFAULT_PORT),
         shutdown,
         cli.http.serve_settings(),
     )
-    .await
+    .await;
+    telemetry::shutdown();
+    result
 }

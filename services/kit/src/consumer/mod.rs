@@ -90,6 +90,12 @@ pub trait Handler: Send + Sync + 'static {
         raw: &RawEvent,
     ) -> impl Future<Output = Result<(), HandleError>> + Send;
 
+    /// The W3C `traceparent` the message's handling continues (its `process` span's parent):
+    /// by default the message's `traceparent` header. Called only while tracing is on.
+    fn trace_parent(&self, raw: &RawEvent) -> Option<String> {
+        crate::trace::traceparent_header(raw)
+    }
+
     /// The id under which the event is de-duplicated: the CloudEvents `ce_id` header when
     /// present, else the message's position.
     fn event_id(&self, _event: &Self::Event, raw: &RawEvent) -> String {

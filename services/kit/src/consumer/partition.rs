@@ -16,9 +16,11 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::policy::{Attempt, AttemptResult, Decision, decide};
 use super::rebalance::RuntimeConsumer;
+use crate::metrics::{self, EventOutcome};
 use super::{ConsumerHealth, ConsumerSettings, HandleError, Handler, RawEvent, dlq, inbox};
 use rdkafka::producer::FutureProducer;
 
@@ -191,7 +193,11 @@ pub(super) fn spawn<H: Handler>(
                     },
                 };
                 let offset = raw.offset;
-                if !handle_until_done(&context, &raw, &stop).await {
+                let parent = crate::trace::enabled()
+                    .then(|| context.handler.trace_parent(&raw))
+                    .flatten();
+                let span = crate::trace::process_span(&context.settings.group_id, &raw, parent);
+                if !handle_until_done(&context, &raw, &stop).instrument(span).await {
                     break; // stopped while retrying: the offset stays uncommitted
                 }
                 if let Err(error) = context.consumer.store_offset(&topic, partition, offset) {
@@ -228,6 +234,7 @@ async fn handle_until_done<H: Handler>(
 ) -> bool {
     let settings = &context.settings;
     let started = Instant::now();
+    let finished = |outcome| metrics::event_finished(&settings.group_id, raw, outcome, started);
     let mut attempts: u32 = 0;
     loop {
         attempts += 1;
@@ -260,6 +267,10 @@ async fn handle_until_done<H: Handler>(
                     s.dead_letter_streak = 0;
                     s.finished(raw.offset);
                 });
+                finished(match outcome {
+                    inbox::Outcome::Applied => EventOutcome::Processed,
+                    inbox::Outcome::Duplicate => EventOutcome::Duplicate,
+                });
                 return true;
             }
             Err(failure) => failure,
@@ -281,6 +292,7 @@ async fn handle_until_done<H: Handler>(
                     s.dead_letter_streak += 1;
                     s.finished(raw.offset);
                 });
+                finished(EventOutcome::DeadLettered);
                 return true;
             }
             (Decision::Halt { after }, _) => {
@@ -302,6 +314,7 @@ async fn handle_until_done<H: Handler>(
                     _ => settings.policy.backoff.delay(attempts),
                 };
                 tracing::warn!(topic = %raw.topic, partition = raw.partition, offset = raw.offset, attempts, error = %failure, "retrying");
+                metrics::consumer_event(&settings.group_id, &raw.topic, EventOutcome::Retried);
                 context.health.update(&raw.topic, raw.partition, |s| {
                     s.retrying_since.get_or_insert_with(Instant::now);
                     s.last_error = Some(failure.to_string());

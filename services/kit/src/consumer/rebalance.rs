@@ -55,6 +55,9 @@ impl ClientContext for RuntimeContext {
                 } else {
                     p.consumer_lag
                 };
+                if lag >= 0 {
+                    crate::metrics::partition_lag(&self.group, topic, *partition, lag);
+                }
                 self.health.update(topic, *partition, |s| {
                     s.lag = (lag >= 0).then_some(lag);
                     s.lag_seen = Some(now);
