@@ -68,7 +68,7 @@ impl Injector for Injected {
 /// The context a `traceparent` (and optional `tracestate`) text describes; an empty context
 /// when it is absent or malformed (a bad header never fails a request or an event).
 pub fn context_from_traceparent(traceparent: Option<&str>, tracestate: Option<&str>) -> Context {
-    let Some(traceparent) = traceparent else {
+    let Some(traceparent) = traceparent.filter(|t| well_formed(t)) else {
         return Context::new();
     };
     let mut fields = vec![(TRACEPARENT, traceparent)];
@@ -76,6 +76,27 @@ pub fn context_from_traceparent(traceparent: Option<&str>, tracestate: Option<&s
         fields.push((TRACESTATE, tracestate));
     }
     TraceContextPropagator::new().extract(&Fields(fields))
+}
+
+/// The W3C shape `version-traceid-parentid-flags` with 2, 32, 16 and 2 lowercase hex digits
+/// (the propagator alone accepts shorter ids); version `ff` is invalid, later versions may
+/// append fields.
+fn well_formed(traceparent: &str) -> bool {
+    let hex = |part: &str, len: usize| {
+        part.len() == len && part.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let parts: Vec<&str> = traceparent.trim().split('-').collect();
+    match parts.as_slice() {
+        [version, trace_id, parent_id, flags, rest @ ..] => {
+            hex(version, 2)
+                && *version != "ff"
+                && (*version != "00" || rest.is_empty())
+                && hex(trace_id, 32)
+                && hex(parent_id, 16)
+                && hex(flags, 2)
+        }
+        _ => false,
+    }
 }
 
 /// The caller's context from HTTP request headers.
@@ -259,6 +280,9 @@ mod tests {
             "00-4bf92f3577b34a736a2d5b2b8e1f0e01-0000000000000000-01",
             "00-4bf92f3577b34a736a2d5b2b8e1f0e0-00f067aa0ba902b7-01",
             "ff-4bf92f3577b34a736a2d5b2b8e1f0e01-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34A736A2D5B2B8E1F0E01-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34a736a2d5b2b8e1f0e01-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34a736a2d5b2b8e1f0e01-00f067aa0ba902b7",
         ] {
             let context = context_from_traceparent(Some(bad), None);
             assert!(!is_valid(&context), "{bad:?} was accepted");
