@@ -100,7 +100,10 @@ fn scrape(port: u16) -> Result<Scrape> {
         .to_owned();
     let text = response.body_mut().read_to_string()?;
     ensure!(status == 200, "GET {url}: {status} {text}");
-    ensure!(content_type.starts_with("text/plain"), "GET {url}: content type {content_type}");
+    ensure!(
+        content_type.starts_with("text/plain"),
+        "GET {url}: content type {content_type}"
+    );
     parse(&text)
 }
 
@@ -165,14 +168,18 @@ fn counters() -> Result<Counters> {
             &labels(&created("/api/balance-sheets/".to_owned())),
         ),
         cdc_processed: accounting.value("consumer_events_processed_total", &labels(&cdc)),
-        sheet_outbox: accounting
-            .value("outbox_events_written_total", &[("topic", BALANCE_SHEET_TOPIC)]),
+        sheet_outbox: accounting.value(
+            "outbox_events_written_total",
+            &[("topic", BALANCE_SHEET_TOPIC)],
+        ),
         planning_persons: planning.value("consumer_events_processed_total", &labels(&persons)),
         planning_sheets: planning.value("consumer_events_processed_total", &labels(&sheets)),
         lag_samples_persons: planning.value("consistency_lag_seconds_count", &labels(&persons)),
         lag_samples_sheets: planning.value("consistency_lag_seconds_count", &labels(&sheets)),
-        processing_samples_persons: planning
-            .value("consumer_processing_duration_seconds_count", &labels(&persons)),
+        processing_samples_persons: planning.value(
+            "consumer_processing_duration_seconds_count",
+            &labels(&persons),
+        ),
     })
 }
 
@@ -213,19 +220,50 @@ fn every_process_counts_the_demo_flow_exactly() -> Result<()> {
         || counters()?.planning_persons < before.planning_persons + n
     {
         if Instant::now() > deadline {
-            bail!("planning did not apply {WRITES} of each after {TIMEOUT:?}: {:?}", counters()?);
+            bail!(
+                "planning did not apply {WRITES} of each after {TIMEOUT:?}: {:?}",
+                counters()?
+            );
         }
         std::thread::sleep(Duration::from_millis(250));
     }
     let after = settled()?;
     let moved = |a: f64, b: f64| a - b;
-    assert_eq!(moved(after.person_created, before.person_created), n, "person 201s");
-    assert_eq!(moved(after.person_outbox, before.person_outbox), n, "person outbox rows");
-    assert_eq!(moved(after.sheet_created, before.sheet_created), n, "balance-sheet 201s");
-    assert_eq!(moved(after.cdc_processed, before.cdc_processed), n, "CDC changes translated");
-    assert_eq!(moved(after.sheet_outbox, before.sheet_outbox), n, "balance-sheet outbox rows");
-    assert_eq!(moved(after.planning_persons, before.planning_persons), n, "persons applied");
-    assert_eq!(moved(after.planning_sheets, before.planning_sheets), n, "sheets applied");
+    assert_eq!(
+        moved(after.person_created, before.person_created),
+        n,
+        "person 201s"
+    );
+    assert_eq!(
+        moved(after.person_outbox, before.person_outbox),
+        n,
+        "person outbox rows"
+    );
+    assert_eq!(
+        moved(after.sheet_created, before.sheet_created),
+        n,
+        "balance-sheet 201s"
+    );
+    assert_eq!(
+        moved(after.cdc_processed, before.cdc_processed),
+        n,
+        "CDC changes translated"
+    );
+    assert_eq!(
+        moved(after.sheet_outbox, before.sheet_outbox),
+        n,
+        "balance-sheet outbox rows"
+    );
+    assert_eq!(
+        moved(after.planning_persons, before.planning_persons),
+        n,
+        "persons applied"
+    );
+    assert_eq!(
+        moved(after.planning_sheets, before.planning_sheets),
+        n,
+        "sheets applied"
+    );
     assert_eq!(
         moved(after.lag_samples_persons, before.lag_samples_persons),
         n,
@@ -237,7 +275,10 @@ fn every_process_counts_the_demo_flow_exactly() -> Result<()> {
         "one consistency-lag sample per applied balance sheet"
     );
     assert_eq!(
-        moved(after.processing_samples_persons, before.processing_samples_persons),
+        moved(
+            after.processing_samples_persons,
+            before.processing_samples_persons
+        ),
         n,
         "one processing-duration sample per handled person"
     );
@@ -277,7 +318,10 @@ fn the_text_parser_reads_what_the_exporter_writes() -> Result<()> {
     let scrape = parse(
         "# TYPE x_total counter\nx_total{topic=\"t\",group=\"g\"} 3\n\nup 1\nh_bucket{le=\"+Inf\"} 2\n",
     )?;
-    assert_eq!(scrape.value("x_total", &[("group", "g"), ("topic", "t")]), 3.0);
+    assert_eq!(
+        scrape.value("x_total", &[("group", "g"), ("topic", "t")]),
+        3.0
+    );
     assert_eq!(scrape.value("up", &[]), 1.0);
     assert_eq!(scrape.value("h_bucket", &[("le", "+Inf")]), 2.0);
     assert_eq!(scrape.value("missing", &[]), 0.0);

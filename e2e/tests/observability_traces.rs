@@ -49,7 +49,10 @@ fn services(command: &str, otlp_endpoint: Option<&str>) -> Result<()> {
     let status = xtask
         .status()
         .with_context(|| format!("running cargo xtask services {command}"))?;
-    ensure!(status.success(), "`cargo xtask services {command}` failed: {status}");
+    ensure!(
+        status.success(),
+        "`cargo xtask services {command}` failed: {status}"
+    );
     Ok(())
 }
 
@@ -152,7 +155,12 @@ fn find<'a>(
         .find(|s| s.service == service && s.span.kind == kind && s.span.name == name)
 }
 
-fn the<'a>(spans: &'a [ReceivedSpan], service: &str, kind: i32, name: &str) -> Result<&'a ReceivedSpan> {
+fn the<'a>(
+    spans: &'a [ReceivedSpan],
+    service: &str,
+    kind: i32,
+    name: &str,
+) -> Result<&'a ReceivedSpan> {
     find(spans, service, kind, name).with_context(|| {
         format!(
             "no {name:?} span (kind {kind}) from {service}; got {:#?}",
@@ -165,7 +173,11 @@ fn the<'a>(spans: &'a [ReceivedSpan], service: &str, kind: i32, name: &str) -> R
 }
 
 /// `descendant` is below `ancestor` in the trace (through spans of `spans`).
-fn descends_from(spans: &[ReceivedSpan], descendant: &ReceivedSpan, ancestor: &ReceivedSpan) -> bool {
+fn descends_from(
+    spans: &[ReceivedSpan],
+    descendant: &ReceivedSpan,
+    ancestor: &ReceivedSpan,
+) -> bool {
     let mut parent = descendant.parent_span_id();
     for _ in 0..spans.len() {
         if parent == ancestor.span_id() {
@@ -196,13 +208,17 @@ fn is_one_tree(spans: &[ReceivedSpan], caller_span_id: &str) -> Result<()> {
 #[test]
 fn writes_are_traced_across_every_service() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let receiver =
-        runtime.block_on(Receiver::start(SocketAddr::from(([127, 0, 0, 1], 0))))?;
+    let receiver = runtime.block_on(Receiver::start(SocketAddr::from(([127, 0, 0, 1], 0))))?;
     let _restore = RestoreServices;
+    let started = Instant::now();
     services("down", None)?;
     services("up", Some(&receiver.endpoint()))?;
+    eprintln!("observability: services exporting after {:.1?}", started.elapsed());
     a_person_and_a_balance_sheet_are_each_one_trace(&receiver)?;
-    a_request_without_a_valid_traceparent_starts_a_trace(&receiver)
+    eprintln!("observability: both traces complete after {:.1?}", started.elapsed());
+    a_request_without_a_valid_traceparent_starts_a_trace(&receiver)?;
+    eprintln!("observability: done after {:.1?}", started.elapsed());
+    Ok(())
 }
 
 fn a_person_and_a_balance_sheet_are_each_one_trace(receiver: &Receiver) -> Result<()> {
@@ -230,22 +246,44 @@ fn a_person_and_a_balance_sheet_are_each_one_trace(receiver: &Receiver) -> Resul
         find(spans, "planning-service", CONSUMER, &person_process).is_some()
     })?;
     let server = the(&spans, "person-service", SERVER, "POST /api/persons/")?;
-    ensure!(server.parent_span_id() == person_caller, "the server span continues the caller's");
+    ensure!(
+        server.parent_span_id() == person_caller,
+        "the server span continues the caller's"
+    );
     ensure!(server.attribute("http.route").as_deref() == Some("/api/persons/"));
     ensure!(server.attribute("http.request.method").as_deref() == Some("POST"));
     ensure!(server.attribute("http.response.status_code").as_deref() == Some("201"));
-    let outbox = the(&spans, "person-service", PRODUCER, &format!("publish {PERSON_TOPIC}"))?;
-    ensure!(descends_from(&spans, outbox, server), "the outbox write is inside the request");
+    let outbox = the(
+        &spans,
+        "person-service",
+        PRODUCER,
+        &format!("publish {PERSON_TOPIC}"),
+    )?;
+    ensure!(
+        descends_from(&spans, outbox, server),
+        "the outbox write is inside the request"
+    );
     let process = the(&spans, "planning-service", CONSUMER, &person_process)?;
     ensure!(
         process.parent_span_id() == outbox.span_id(),
         "planning's span is the child of the outbox write (the relayed traceparent)"
     );
-    ensure!(process.attribute("messaging.consumer.group.name").as_deref() == Some("planning-consumer-1"));
+    ensure!(
+        process
+            .attribute("messaging.consumer.group.name")
+            .as_deref()
+            == Some("planning-consumer-1")
+    );
     ensure!(process.attribute("messaging.destination.name").as_deref() == Some(PERSON_TOPIC));
-    ensure!(process.attribute("messaging.kafka.message.key").as_deref() == Some(person_id.as_str()));
+    ensure!(
+        process.attribute("messaging.kafka.message.key").as_deref() == Some(person_id.as_str())
+    );
     ensure!(process.attribute("messaging.kafka.offset").is_some());
-    ensure!(process.attribute("messaging.destination.partition.id").is_some());
+    ensure!(
+        process
+            .attribute("messaging.destination.partition.id")
+            .is_some()
+    );
     is_one_tree(&spans, &person_caller)?;
 
     // The balance sheet: REST (row with its traceparent) → CDC → accounting's translator →
@@ -255,24 +293,45 @@ fn a_person_and_a_balance_sheet_are_each_one_trace(receiver: &Receiver) -> Resul
     let spans = wait_for_spans(receiver, &sheet_trace, |spans| {
         find(spans, "planning-service", CONSUMER, &sheet_process).is_some()
     })?;
-    let server = the(&spans, "accounting-service", SERVER, "POST /api/balance-sheets/")?;
-    ensure!(server.parent_span_id() == sheet_caller, "the server span continues the caller's");
+    let server = the(
+        &spans,
+        "accounting-service",
+        SERVER,
+        "POST /api/balance-sheets/",
+    )?;
+    ensure!(
+        server.parent_span_id() == sheet_caller,
+        "the server span continues the caller's"
+    );
     let translator = the(&spans, "accounting-service", CONSUMER, &cdc_process)?;
     ensure!(
         translator.parent_span_id() == server.span_id(),
         "the translator continues the request that wrote the captured row"
     );
-    ensure!(translator.attribute("messaging.consumer.group.name").as_deref() == Some("accounting-consumer-1"));
+    ensure!(
+        translator
+            .attribute("messaging.consumer.group.name")
+            .as_deref()
+            == Some("accounting-consumer-1")
+    );
     let outbox = the(
         &spans,
         "accounting-service",
         PRODUCER,
         &format!("publish {BALANCE_SHEET_TOPIC}"),
     )?;
-    ensure!(descends_from(&spans, outbox, translator), "the translator writes the outbox row");
+    ensure!(
+        descends_from(&spans, outbox, translator),
+        "the translator writes the outbox row"
+    );
     let process = the(&spans, "planning-service", CONSUMER, &sheet_process)?;
     ensure!(process.parent_span_id() == outbox.span_id());
-    ensure!(process.attribute("messaging.consumer.group.name").as_deref() == Some("planning-consumer-2"));
+    ensure!(
+        process
+            .attribute("messaging.consumer.group.name")
+            .as_deref()
+            == Some("planning-consumer-2")
+    );
     is_one_tree(&spans, &sheet_caller)?;
 
     // Unrelated traces stay apart: nothing of one trace is in the other.

@@ -232,6 +232,14 @@ pub fn start_role(
         .env("API_USERNAME", USERNAME)
         .env("API_PASSWORD", PASSWORD)
         .env("SERVICE_ROLE", role.env_value());
+    if role == Role::SecondConsumer {
+        // A consumer process serves /health/ and /metrics on its service's port + 100; the
+        // second one of the same service needs a port of its own.
+        command.env(
+            "OPERATIONS_ADDR",
+            format!("127.0.0.1:{}", service.port() + 200),
+        );
+    }
     let pid = process::spawn_logged(command, &service.role_log_file(config, role))?;
     process::write_pid_file(&service.role_pid_file(config, role), pid)?;
     println!("services: {name} started (pid {pid})");

@@ -46,10 +46,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Full(CONSISTENCY_LAG.into()),
-                    CONSISTENCY_BUCKETS,
-                )
+                .set_buckets_for_metric(Matcher::Full(CONSISTENCY_LAG.into()), CONSISTENCY_BUCKETS)
                 .and_then(|b| b.set_buckets(DURATION_BUCKETS));
             let handle = match builder.map(PrometheusBuilder::install_recorder) {
                 Ok(Ok(handle)) => handle,
@@ -91,7 +88,8 @@ pub fn render() -> Option<String> {
         for (name, pool) in pools.iter() {
             let size = pool.size();
             let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
-            gauge!(DB_POOL_IN_USE, "pool" => name.clone()).set(f64::from(size.saturating_sub(idle)));
+            gauge!(DB_POOL_IN_USE, "pool" => name.clone())
+                .set(f64::from(size.saturating_sub(idle)));
             gauge!(DB_POOL_IDLE, "pool" => name.clone()).set(f64::from(idle));
             gauge!(DB_POOL_MAX, "pool" => name.clone())
                 .set(f64::from(pool.options().get_max_connections()));
@@ -108,7 +106,10 @@ pub fn routes() -> Router {
 async fn scrape() -> axum::response::Response {
     match render() {
         Some(text) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             text,
         )
             .into_response(),

@@ -39,7 +39,9 @@ fn tracer_provider(service: &str) -> anyhow::Result<SdkTracerProvider> {
     let resource = if std::env::var_os("OTEL_SERVICE_NAME").is_some() {
         Resource::builder().build()
     } else {
-        Resource::builder().with_service_name(service.to_owned()).build()
+        Resource::builder()
+            .with_service_name(service.to_owned())
+            .build()
     };
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
@@ -127,8 +129,14 @@ mod tests {
     fn export_follows_the_standard_variables() {
         let endpoint = "http://127.0.0.1:4318";
         assert!(!export_configured(env(&[])));
-        assert!(!export_configured(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")])));
-        assert!(export_configured(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)])));
+        assert!(!export_configured(env(&[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            " "
+        )])));
+        assert!(export_configured(env(&[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            endpoint
+        )])));
         assert!(export_configured(env(&[(
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             endpoint

@@ -83,7 +83,10 @@ pub fn context_from_traceparent(traceparent: Option<&str>, tracestate: Option<&s
 /// append fields.
 fn well_formed(traceparent: &str) -> bool {
     let hex = |part: &str, len: usize| {
-        part.len() == len && part.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        part.len() == len
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
     let parts: Vec<&str> = traceparent.trim().split('-').collect();
     match parts.as_slice() {
@@ -183,7 +186,10 @@ pub fn process_span(
         messaging.kafka.offset = raw.offset,
         messaging.kafka.message.key = raw.key_text(),
     );
-    continue_from(&span, context_from_traceparent(traceparent.as_deref(), None));
+    continue_from(
+        &span,
+        context_from_traceparent(traceparent.as_deref(), None),
+    );
     span
 }
 
@@ -245,12 +251,7 @@ pub async fn http_server(request: Request, next: Next) -> Response {
     if status >= 500 {
         span.record("otel.status_code", "error");
     }
-    crate::metrics::http_request(
-        route.as_deref(),
-        method.as_str(),
-        status,
-        started.elapsed(),
-    );
+    crate::metrics::http_request(route.as_deref(), method.as_str(), status, started.elapsed());
     response
 }
 

@@ -20,8 +20,8 @@ use tracing::Instrument as _;
 
 use super::policy::{Attempt, AttemptResult, Decision, decide};
 use super::rebalance::RuntimeConsumer;
-use crate::metrics::{self, EventOutcome};
 use super::{ConsumerHealth, ConsumerSettings, HandleError, Handler, RawEvent, dlq, inbox};
+use crate::metrics::{self, EventOutcome};
 use rdkafka::producer::FutureProducer;
 
 /// What a partition's task is doing, for health reports.
@@ -197,7 +197,10 @@ pub(super) fn spawn<H: Handler>(
                     .then(|| context.handler.trace_parent(&raw))
                     .flatten();
                 let span = crate::trace::process_span(&context.settings.group_id, &raw, parent);
-                if !handle_until_done(&context, &raw, &stop).instrument(span).await {
+                if !handle_until_done(&context, &raw, &stop)
+                    .instrument(span)
+                    .await
+                {
                     break; // stopped while retrying: the offset stays uncommitted
                 }
                 if let Err(error) = context.consumer.store_offset(&topic, partition, offset) {
