@@ -213,9 +213,15 @@ fn writes_are_traced_across_every_service() -> Result<()> {
     let started = Instant::now();
     services("down", None)?;
     services("up", Some(&receiver.endpoint()))?;
-    eprintln!("observability: services exporting after {:.1?}", started.elapsed());
+    eprintln!(
+        "observability: services exporting after {:.1?}",
+        started.elapsed()
+    );
     a_person_and_a_balance_sheet_are_each_one_trace(&receiver)?;
-    eprintln!("observability: both traces complete after {:.1?}", started.elapsed());
+    eprintln!(
+        "observability: both traces complete after {:.1?}",
+        started.elapsed()
+    );
     a_request_without_a_valid_traceparent_starts_a_trace(&receiver)?;
     eprintln!("observability: done after {:.1?}", started.elapsed());
     Ok(())

@@ -237,7 +237,7 @@ pub fn start_role(
         // second one of the same service needs a port of its own.
         command.env(
             "OPERATIONS_ADDR",
-            format!("127.0.0.1:{}", service.port() + 200),
+            format!("127.0.0.1:{}", service.port(config) + 200),
         );
     }
     let pid = process::spawn_logged(command, &service.role_log_file(config, role))?;
