@@ -15,6 +15,7 @@
 //! The workflow and the levels are explained in the README ("Changing a contract").
 
 pub mod avro;
+pub mod catalog;
 pub mod diff;
 pub mod history;
 pub mod openapi;
@@ -50,6 +51,8 @@ pub enum CompatError {
     Spec { what: String, message: String },
     #[error("{}: {message}", path.display())]
     History { path: PathBuf, message: String },
+    #[error("rendering {what}: {message}")]
+    Render { what: String, message: String },
 }
 
 /// The label of the contract being checked.

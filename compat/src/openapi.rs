@@ -20,7 +20,7 @@ use crate::CompatError;
 /// Stands in for an absent `paths` or `responses` object.
 static NO_ENTRIES: LazyLock<serde_json::Map<String, Json>> = LazyLock::new(serde_json::Map::new);
 
-const METHODS: &[&str] = &[
+pub(crate) const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "patch", "head", "options", "trace",
 ];
 

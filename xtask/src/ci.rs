@@ -44,6 +44,10 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
         "unit and conformance tests",
         cargo(&["test", "--workspace", "--exclude", "e2e"]),
     )?;
+    step(
+        "event catalog in headless Chromium",
+        xtask(&["catalog", "--check-in-browser"]),
+    )?;
     if !args.no_stack {
         step("stack up", xtask(&["stack", "up"]))?;
         let result = stack_suites();

@@ -6,6 +6,7 @@
 //! operator CLI `ops` (`services/ops`: dlq, reconcile, rebuild) and `xtask-drive`
 //! (`xtask/drive`: the demo's typed-client flow, bench, chaos).
 
+mod catalog;
 mod ci;
 mod compat;
 mod demo;
@@ -39,6 +40,8 @@ enum Command {
     Bench(Forwarded),
     /// Kill real processes under load and prove nothing is lost or applied twice.
     Chaos(Forwarded),
+    /// Write the event catalog (a static site) from the contracts; optionally test it in Chromium.
+    Catalog(catalog::CatalogArgs),
     /// Run every check and test suite, as CI does (the README's test command).
     Ci(ci::CiArgs),
     /// Check every contract against its published versions (the schema evolution gate).
@@ -65,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         Command::Asyncapi(args) => tools::asyncapi::run(args),
         Command::Bench(forwarded) => drive::drive("bench", &forwarded.args),
         Command::Chaos(forwarded) => drive::drive("chaos", &forwarded.args),
+        Command::Catalog(args) => catalog::run(args),
         Command::Ci(args) => ci::run(args),
         Command::Compat(args) => compat::run(args),
         Command::Demo(args) => demo::run(args),

@@ -3,6 +3,7 @@
 //! (Debian's package), so that `cargo xtask ci` needs no manual install.
 
 pub mod asyncapi;
+pub mod chromium;
 mod npm;
 
 use std::path::PathBuf;
