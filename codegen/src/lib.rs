@@ -292,8 +292,10 @@ pub fn generate(options: &Options) -> std::result::Result<Generated, Vec<Codegen
         match Manifest::load_all(contracts) {
             Err(e) => errors.extend(e),
             Ok(manifest) => {
+                let mut event_types = None;
                 match avro::generate_events(contracts, &manifest) {
                     Ok(events) => {
+                        event_types = Some(events.event_types.clone());
                         files.push(rust_file(&header, "src/events.rs", &events.source));
                         let registration =
                             registry::generate_registration(&manifest, &events.event_types);
@@ -317,6 +319,16 @@ pub fn generate(options: &Options) -> std::result::Result<Generated, Vec<Codegen
                                         contents: document,
                                     }),
                             );
+                            // The consumer wiring calls this workspace's service kit.
+                            if let Some(event_types) = &event_types
+                                && options.workspace_mode()
+                                && !system.subscriptions.is_empty()
+                            {
+                                let source =
+                                    topology::generate_consumers(&system, &manifest, event_types);
+                                files.push(rust_file(&header, "src/consumers.rs", &source));
+                                modules.consumers = true;
+                            }
                         }
                         Err(e) => errors.extend(e),
                     }

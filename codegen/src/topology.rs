@@ -885,6 +885,142 @@ fn subscription_lit(sub: &Subscription) -> String {
     )
 }
 
+/// `generated/src/consumers.rs` (feature `consumers`): per subscribing service, a trait
+/// with one method per thing it consumes, and `spawn`, which runs one consumer group per
+/// subscription with the kit's runtime. The service implements the trait and never names a
+/// group or a topic; a new subscription adds methods the compiler asks for.
+/// `event_types` are the Rust types of the manifest's events, in order.
+pub fn generate_consumers(system: &System, manifest: &Manifest, event_types: &[String]) -> String {
+    let mut out = String::from(
+        "//! The consumer side of `contracts/system.toml`: per subscribing service, the trait it\n\
+         //! implements (one method per consumed event: `upsert_*` for a state, `delete_*` for a\n\
+         //! tombstone; for a private CDC topic, the handler of its own format) and `spawn`, which\n\
+         //! runs one consumer group per subscription with the kit's consumer runtime (inbox\n\
+         //! de-duplication, retries, dead letters). Every method runs inside the transaction\n\
+         //! that records the message in the inbox.\n\n\
+         use std::future::Future;\nuse std::sync::Arc;\n\n\
+         use service_kit::codec::EventCodec;\n\
+         use service_kit::consumer::entity::{decode_entity, EntityChange};\n\
+         use service_kit::consumer::{HandleError, Handler, RawEvent};\n\
+         use service_kit::parts::ServiceParts;\n\
+         use sqlx::PgConnection;\nuse uuid::Uuid;\n",
+    );
+    for service in &system.services {
+        let subs: Vec<&Subscription> = system.subscriptions_of(&service.name).collect();
+        if subs.is_empty() {
+            continue;
+        }
+        let module = ident(&service.name);
+        let trait_name = format!("{}Consumer", camel(&service.name));
+        let mut methods = String::new();
+        let mut spawns = String::new();
+        let mut handlers = String::new();
+        for sub in &subs {
+            let constant = format!(
+                "crate::topology::{module}::subscriptions::{}",
+                subscription_const(sub)
+            );
+            let handler = camel(sub.event.as_deref().unwrap_or(&sub.topic));
+            match (sub.kind, &sub.event) {
+                (SubscriptionKind::Entity, Some(event)) => {
+                    let Some(record) = manifest
+                        .events
+                        .iter()
+                        .position(|e| &e.event_type == event)
+                        .and_then(|i| event_types.get(i))
+                    else {
+                        continue;
+                    };
+                    let entity = snake(record);
+                    let _ = write!(
+                        methods,
+                        "    /// `{event}` (topic `{topic}`, group `{group}`):\n    \
+                         /// the full state of a {noun}, applied as an upsert.\n    \
+                         fn upsert_{entity}(&self, tx: &mut PgConnection, {entity}: &crate::events::{record}) -> impl Future<Output = Result<(), HandleError>> + Send;\n\n    \
+                         /// A tombstone on `{topic}`: the {noun} `id` was deleted.\n    \
+                         fn delete_{entity}(&self, tx: &mut PgConnection, id: Uuid) -> impl Future<Output = Result<(), HandleError>> + Send;\n\n",
+                        topic = sub.topic,
+                        group = sub.group,
+                        noun = entity.replace('_', " "),
+                    );
+                    let _ = write!(
+                        handlers,
+                        "/// Reads `{event}` for [`{trait_name}`].\nstruct {handler}<C> {{\n    consumer: Arc<C>,\n    codec: Arc<EventCodec>,\n}}\n\n\
+                         impl<C: {trait_name}> Handler for {handler}<C> {{\n    type Event = EntityChange<crate::events::{record}>;\n\n    \
+                         async fn decode(&self, raw: &RawEvent) -> Result<Self::Event, HandleError> {{\n        decode_entity(&self.codec, raw).await\n    }}\n\n    \
+                         async fn apply(&self, tx: &mut PgConnection, change: &Self::Event, _raw: &RawEvent) -> Result<(), HandleError> {{\n        \
+                         match change {{\n            EntityChange::Upsert({entity}) => self.consumer.upsert_{entity}(tx, {entity}).await,\n            \
+                         EntityChange::Deleted(id) => self.consumer.delete_{entity}(tx, *id).await,\n        }}\n    }}\n}}\n\n"
+                    );
+                    let _ = writeln!(
+                        spawns,
+                        "    parts.spawn_subscription({constant}.group, {constant}.topic, {handler} {{ consumer: consumer.clone(), codec: codec.clone() }});"
+                    );
+                }
+                _ => {
+                    let method = ident(&sub.topic);
+                    let _ = write!(
+                        methods,
+                        "    /// The handler of `{topic}` (group `{group}`, {kind}):\n    \
+                         /// a private topic, whose format the service reads itself.\n    \
+                         type {handler}: Handler;\n\n    \
+                         /// The handler that reads `{topic}`.\n    \
+                         fn {method}(&self) -> Self::{handler};\n\n",
+                        topic = sub.topic,
+                        group = sub.group,
+                        kind = sub.kind.as_str(),
+                    );
+                    let _ = writeln!(
+                        spawns,
+                        "    parts.spawn_subscription({constant}.group, {constant}.topic, consumer.{method}());"
+                    );
+                }
+            }
+        }
+        let _ = write!(
+            out,
+            "\n/// The consumers of the `{name}` service.\npub mod {module} {{\n    use super::*;\n\n\
+             /// What the `{name}` service does with each message it consumes.\n\
+             pub trait {trait_name}: Send + Sync + 'static {{\n{methods}}}\n\n\
+             /// Runs one consumer group per subscription of `{name}` on `parts`; `codec` decodes\n\
+             /// the canonical events.\n\
+             #[allow(unused_variables)]\n\
+             pub fn spawn<C: {trait_name}>(parts: &mut ServiceParts, consumer: Arc<C>, codec: Arc<EventCodec>) {{\n{spawns}}}\n\n{handlers}}}\n",
+            name = service.name,
+        );
+    }
+    out
+}
+
+/// `BalanceSheet` → `balance_sheet`.
+fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn camel(name: &str) -> String {
+    ident(name)
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut cs = p.chars();
+            cs.next()
+                .map(|c| c.to_ascii_uppercase().to_string() + cs.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// The types of the generated topology (the same shape as the manifest).
 const TYPES: &str = r#"/// One service of the system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

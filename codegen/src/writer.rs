@@ -14,6 +14,8 @@ pub struct Modules {
     pub registry: bool,
     /// `topology.rs` (a system manifest was found).
     pub topology: bool,
+    /// `consumers.rs` (behind the `consumers` feature; workspace mode, some subscription).
+    pub consumers: bool,
     /// `<service>_api` per OpenAPI spec.
     pub apis: Vec<String>,
 }
@@ -43,6 +45,12 @@ pub fn lib_rs(modules: &Modules) -> String {
             "//! - [`topology`]: services, consumer groups, topics and connectors of `system.toml`.\n",
         );
     }
+    if modules.consumers {
+        out.push_str(
+            "//! - `consumers` (feature `consumers`): per subscribing service, its consumer trait and\n\
+             //!   the wiring that runs it with the service kit's consumer runtime.\n",
+        );
+    }
     out.push_str(
         "\n/// The support code the generated modules call, re-exported so that a crate using them\n\
          /// needs no second dependency line (`contracts::runtime::ApiError`).\n\
@@ -56,6 +64,9 @@ pub fn lib_rs(modules: &Modules) -> String {
     }
     if modules.topology {
         out.push_str("pub mod topology;\n");
+    }
+    if modules.consumers {
+        out.push_str("#[cfg(feature = \"consumers\")]\npub mod consumers;\n");
     }
     for module in &modules.apis {
         out.push_str(&format!("pub mod {module};\n"));
@@ -91,6 +102,17 @@ pub fn cargo_toml(options: &Options, modules: &Modules) -> String {
         let mut dependencies = String::from("contract-runtime.workspace = true\n");
         for (dependency, _) in DEPENDENCIES.iter().filter(|(d, _)| uses(d)) {
             dependencies.push_str(&format!("{dependency}.workspace = true\n"));
+        }
+        if modules.consumers {
+            dependencies.push_str(
+                "# Only with the `consumers` feature: crates wanting REST or event types need no\n\
+                 # Kafka or SQL.\n\
+                 service-kit = { workspace = true, optional = true }\n\
+                 sqlx = { workspace = true, optional = true }\n\n\
+                 [features]\n\
+                 # The consumer traits and their wiring (module `consumers`), for the services.\n\
+                 consumers = [\"dep:service-kit\", \"dep:sqlx\"]\n",
+            );
         }
         return format!(
             r#"{header}

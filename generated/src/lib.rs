@@ -7,12 +7,16 @@
 //! - [`registry`]: per producing service, registration of its subjects' schemas.
 //! - `<service>_api`: REST models, the handler trait, the axum router and a typed client.
 //! - [`topology`]: services, consumer groups, topics and connectors of `system.toml`.
+//! - `consumers` (feature `consumers`): per subscribing service, its consumer trait and
+//!   the wiring that runs it with the service kit's consumer runtime.
 
 /// The support code the generated modules call, re-exported so that a crate using them
 /// needs no second dependency line (`contracts::runtime::ApiError`).
 pub use contract_runtime as runtime;
 
 pub mod accounting_api;
+#[cfg(feature = "consumers")]
+pub mod consumers;
 pub mod events;
 pub mod person_api;
 pub mod planning_api;

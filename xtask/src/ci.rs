@@ -35,6 +35,9 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
             "clippy",
             "--workspace",
             "--all-targets",
+            // The in-process service tests are targets too (they run in the stack phase).
+            "--features",
+            "person-service/stack-tests",
             "--",
             "-D",
             "warnings",
@@ -73,6 +76,21 @@ fn stack_suites() -> anyhow::Result<()> {
         step(
             "end-to-end tests",
             cargo(&["test", "-p", "e2e", "--", "--test-threads=1"]),
+        )
+    })
+    // Each test starts its own person service in-process on a fresh database of the stack.
+    .and_then(|()| {
+        step(
+            "person service in-process tests",
+            cargo(&[
+                "test",
+                "-p",
+                "person-service",
+                "--features",
+                "stack-tests",
+                "--test",
+                "in_process",
+            ]),
         )
     })
     // The benchmark harness for a few seconds at small rates: it works and its numbers are

@@ -1,6 +1,6 @@
-//! The accounting consumer (group `accounting-consumer-1`): translates Debezium's change
-//! events of the balance-sheet table (`private_accounting_bal_sheet_cdc`, JSON without
-//! schemas) into the canonical `balance_sheet_created` event, written to accounting's outbox.
+//! The accounting consumer (its group and private topic are in `contracts/system.toml`):
+//! translates Debezium's change events of the balance-sheet table (JSON without schemas)
+//! into the canonical `balance_sheet_created` event, written to accounting's outbox.
 //!
 //! Every change publishes the sheet's full current state (the topic is an entity-state topic,
 //! whatever the event's historical name); a deleted row publishes a tombstone. The canonical
@@ -8,15 +8,13 @@
 //! twice yields the same `ce_id` and is de-duplicated here and downstream.
 
 use chrono::{DateTime, Utc};
+use contracts::consumers::accounting::AccountingConsumer;
 use contracts::events;
 use serde::Deserialize;
 use service_kit::consumer::{ErrorClass, HandleError, Handler, RawEvent};
 use service_kit::outbox::Outbox;
 use sqlx::PgConnection;
 use uuid::Uuid;
-
-pub const GROUP: &str = "accounting-consumer-1";
-pub const TOPIC: &str = "private_accounting_bal_sheet_cdc";
 
 /// Namespace of the event ids derived from WAL positions.
 const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5d1f_1a57_9b2e_4c8a_a3f4_0c5e_6b7d_8e9f);
@@ -82,6 +80,21 @@ pub enum Change {
 
 pub struct CdcTranslator {
     pub outbox: Outbox,
+}
+
+/// What accounting consumes: its own table's changes, read by the [`CdcTranslator`].
+pub struct Consumers {
+    pub outbox: Outbox,
+}
+
+impl AccountingConsumer for Consumers {
+    type PrivateAccountingBalSheetCdc = CdcTranslator;
+
+    fn private_accounting_bal_sheet_cdc(&self) -> CdcTranslator {
+        CdcTranslator {
+            outbox: self.outbox.clone(),
+        }
+    }
 }
 
 fn event_id(lsn: Option<i64>, op: &str, id: Uuid, raw: &RawEvent) -> Uuid {
@@ -199,7 +212,9 @@ mod tests {
 
     fn raw(value: &str) -> RawEvent {
         RawEvent {
-            topic: TOPIC.into(),
+            topic: contracts::topology::private_topics::PRIVATE_ACCOUNTING_BAL_SHEET_CDC
+                .name
+                .into(),
             partition: 0,
             offset: 7,
             key: None,

@@ -13,7 +13,10 @@ use crate::auth::{self, AuthConfigError, ConfiguredPassword, ConfiguredUser, Thr
 use crate::http::ServeSettings;
 
 /// Connection settings for the service's database, Kafka and the schema registry.
-#[derive(Debug, Clone, Args)]
+///
+/// `Debug` hides the database password (the URL's password and any `password=` parameter),
+/// so logging the configuration does not log a secret.
+#[derive(Clone, Args)]
 pub struct CommonConfig {
     /// PostgreSQL URL of this service's own database.
     #[arg(long, env = "DATABASE_URL")]
@@ -59,6 +62,47 @@ impl CommonConfig {
             ))
         })
     }
+}
+
+impl std::fmt::Debug for CommonConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommonConfig")
+            .field("database_url", &redacted_url(&self.database_url))
+            .field("kafka_bootstrap_servers", &self.kafka_bootstrap_servers)
+            .field(
+                "schema_registry_url",
+                &redacted_url(&self.schema_registry_url),
+            )
+            .field("database_pool_size", &self.database_pool_size)
+            .finish()
+    }
+}
+
+/// `url` with its password (user-info or a `password` query parameter) replaced by `***`;
+/// text that is not a URL is hidden whole, since it may be a key/value DSN with a password.
+pub fn redacted_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "<not a URL, hidden>".to_string();
+    };
+    if parsed.password().is_some() {
+        // Only URLs that cannot have a password reject this, and this one has one.
+        let _ = parsed.set_password(Some("***"));
+    }
+    let query: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| {
+            let hidden =
+                k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword");
+            (
+                k.into_owned(),
+                if hidden { "***".into() } else { v.into_owned() },
+            )
+        })
+        .collect();
+    if !query.is_empty() {
+        parsed.query_pairs_mut().clear().extend_pairs(query);
+    }
+    parsed.to_string()
 }
 
 /// HTTP settings of a service with a REST API.
@@ -273,6 +317,36 @@ mod tests {
                 .authenticator()
                 .expect("demo")
                 .uses_seed_credentials()
+        );
+    }
+
+    #[derive(Parser)]
+    struct CommonCli {
+        #[command(flatten)]
+        common: CommonConfig,
+    }
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let cli = CommonCli::try_parse_from([
+            "service",
+            "--database-url",
+            "postgres://person:s3cr%40t@127.0.0.1:5432/person?sslmode=disable&password=other",
+        ])
+        .expect("parses");
+        let shown = format!("{:?}", cli.common);
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert!(!shown.contains("other"), "{shown}");
+        assert!(
+            shown.contains(
+                "postgres://person:***@127.0.0.1:5432/person?sslmode=disable&password=***"
+            ),
+            "{shown}"
+        );
+        assert_eq!(redacted_url("host=db password=x"), "<not a URL, hidden>");
+        assert_eq!(
+            redacted_url("http://127.0.0.1:8081/apis/ccompat/v7"),
+            "http://127.0.0.1:8081/apis/ccompat/v7"
         );
     }
 }

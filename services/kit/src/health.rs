@@ -25,6 +25,8 @@ pub struct HealthChecker {
     pub bootstrap_servers: String,
     pub registry_url: String,
     pub consumers: Vec<(String, ConsumerHealth)>,
+    /// Start-up steps still running in the background (schema registration).
+    pub startup: Vec<(String, crate::bootstrap::StartupStep)>,
     http: reqwest::Client,
 }
 
@@ -35,6 +37,7 @@ impl HealthChecker {
             bootstrap_servers: bootstrap_servers.to_string(),
             registry_url: registry_url.trim_end_matches('/').to_string(),
             consumers: Vec::new(),
+            startup: Vec::new(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(2))
                 .build()
@@ -44,6 +47,12 @@ impl HealthChecker {
 
     pub fn with_consumer(mut self, group: &str, health: ConsumerHealth) -> Self {
         self.consumers.push((group.to_string(), health));
+        self
+    }
+
+    /// Not ready until `step` is done (`startup:<name>` in the checks).
+    pub fn with_startup_step(mut self, name: &str, step: crate::bootstrap::StartupStep) -> Self {
+        self.startup.push((name.to_string(), step));
         self
     }
 
@@ -68,6 +77,9 @@ impl HealthChecker {
         ]);
         for (group, health) in &self.consumers {
             checks.insert(format!("consumer:{group}"), consumer_check(health));
+        }
+        for (name, step) in &self.startup {
+            checks.insert(format!("startup:{name}"), step.check());
         }
         Health::from_checks(checks)
     }

@@ -176,10 +176,28 @@ fn too_many_failures(retry_after: Duration) -> Response {
     response
 }
 
-/// A database failure as an API answers it: `503`, worth retrying (the pool timed out, the
-/// server restarts), never a `500` that blames the request.
+/// A dependency failure as an API answers it: `503`, worth retrying (the pool timed out, the
+/// server restarts), never a `500` that blames the request. The cause is logged with the
+/// dependency named; the client gets a generic detail, since the error's text may name
+/// hosts, users or statements.
+pub fn unavailable(
+    dependency: &'static str,
+    error: &(dyn std::error::Error + 'static),
+) -> ApiError {
+    let mut cause = error.to_string();
+    let mut source = error.source();
+    while let Some(next) = source {
+        cause.push_str(": ");
+        cause.push_str(&next.to_string());
+        source = next.source();
+    }
+    tracing::warn!(dependency, error = %cause, "answering 503: a dependency is unavailable");
+    ApiError::Unavailable(format!("The {dependency} is unavailable; retry later."))
+}
+
+/// [`unavailable`] for the database.
 pub fn database_unavailable(error: sqlx::Error) -> ApiError {
-    ApiError::Unavailable(format!("database: {error}"))
+    unavailable("database", &error)
 }
 
 #[cfg(test)]
@@ -341,5 +359,41 @@ mod tests {
         let answer = read_until_closed(&mut stream).await;
         assert!(answer.starts_with("HTTP/1.1 408"), "answer: {answer}");
         shutdown.cancel();
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_database_failure_is_logged_and_answered_without_its_text() {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let error =
+            sqlx::Error::Protocol("password authentication failed for user \"person\"".into());
+        let answer = tracing::subscriber::with_default(subscriber, || database_unavailable(error));
+        let ApiError::Unavailable(detail) = answer else {
+            panic!("not a 503: {answer:?}")
+        };
+        assert_eq!(detail, "The database is unavailable; retry later.");
+        let logged = String::from_utf8(log.0.lock().expect("log").clone()).expect("utf-8");
+        assert!(logged.contains("dependency=\"database\""), "{logged}");
+        assert!(
+            logged.contains("password authentication failed"),
+            "{logged}"
+        );
     }
 }

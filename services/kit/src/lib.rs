@@ -1,5 +1,7 @@
 //! What every service of the system needs, written once.
 //!
+//! - [`bootstrap`]: a service's start (telemetry, migrations, registration retried in the
+//!   background, health, parts) and the [`bootstrap::App`] tests spawn in-process.
 //! - [`config`]: settings from the environment, with defaults matching `cargo xtask stack`.
 //! - [`telemetry`]: logs, OpenTelemetry traces (when an OTLP endpoint is set) and metrics.
 //! - [`trace`]: W3C trace context across HTTP, the outbox, CDC rows and Kafka; the HTTP span.
@@ -13,10 +15,12 @@
 //! - [`health`]: `/health/` checks of database, broker and registry.
 //! - [`parts`]: a process's consumers and web server, run side by side until shutdown.
 //! - [`db`], [`shutdown`]: connection pool with migrations, and signal handling.
+//! - [`testing`]: a fresh database per in-process test on the stack's PostgreSQL.
 //!
 //! The services themselves contain domain logic only.
 
 pub mod auth;
+pub mod bootstrap;
 pub mod cloudevents;
 pub mod codec;
 pub mod config;
@@ -31,4 +35,5 @@ pub mod pagination;
 pub mod parts;
 pub mod shutdown;
 pub mod telemetry;
+pub mod testing;
 pub mod trace;

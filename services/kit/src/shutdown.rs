@@ -6,13 +6,21 @@ use tokio_util::sync::CancellationToken;
 /// A token cancelled on the first SIGTERM or SIGINT.
 pub fn on_signal() -> CancellationToken {
     let token = CancellationToken::new();
-    let trigger = token.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutdown requested");
-        trigger.cancel();
-    });
+    cancel_on_signal(token.clone());
     token
+}
+
+/// Cancels `token` on the first SIGTERM or SIGINT.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        tokio::select! {
+            () = wait_for_signal() => {
+                tracing::info!("shutdown requested");
+                token.cancel();
+            }
+            () = token.cancelled() => {}
+        }
+    });
 }
 
 async fn wait_for_signal() {

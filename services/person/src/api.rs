@@ -72,7 +72,11 @@ fn to_model(row: PersonRow) -> Person {
 
 fn outbox_failed(error: OutboxError) -> ApiError {
     if error.is_transient() {
-        ApiError::Unavailable(error.to_string())
+        let dependency = match &error {
+            OutboxError::Codec(_) => "schema registry",
+            OutboxError::Database(_) => "database",
+        };
+        service_kit::http::unavailable(dependency, &error)
     } else {
         ApiError::internal(error)
     }

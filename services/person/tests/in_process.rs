@@ -1,0 +1,332 @@
+//! The person service started in-process (`person_service::build`) on port 0 with a fresh
+//! database of its own on the stack's PostgreSQL, driven through the generated client.
+//!
+//! Needs the stack (`cargo xtask stack up`); `cargo xtask ci` runs these in its stack phase
+//! (`cargo test -p person-service --features stack-tests`).
+
+use anyhow::{Context, Result, ensure};
+use chrono::{TimeZone, Utc};
+use clap::Parser;
+use contract_runtime::HttpClient;
+use contract_runtime::client::ClientError;
+use contracts::person_api::{
+    Client, CreatePersonResponse, DeletePersonResponse, GetPersonResponse, HealthResponse,
+    ListPersonsResponse, PersonInput, PersonPatch, ReplacePersonResponse, UpdatePersonResponse,
+};
+use service_kit::bootstrap::RunningApp;
+use service_kit::testing::TestDatabase;
+use sqlx::Connection;
+use uuid::Uuid;
+
+const USERNAME: &str = "root";
+const PASSWORD: &str = "P@ssw0rd1";
+
+/// A running person service and its database.
+struct Person {
+    app: RunningApp,
+    // Dropped after the app (fields drop in order): the app's pool closes first.
+    db: TestDatabase,
+}
+
+impl Person {
+    async fn start() -> Result<Self> {
+        let stack = e2e::Stack::load()?;
+        Self::start_with_registry(stack.registry()?).await
+    }
+
+    async fn start_with_registry(registry: &str) -> Result<Self> {
+        let stack = e2e::Stack::load()?;
+        let db = TestDatabase::create(stack.get("PG_SUPERUSER_URL")?, "person").await?;
+        let config = person_service::Config::try_parse_from([
+            "person-service",
+            "--database-url",
+            db.url(),
+            "--kafka-bootstrap-servers",
+            stack.kafka()?,
+            "--schema-registry-url",
+            registry,
+            "--http-addr",
+            "127.0.0.1:0",
+            "--api-username",
+            USERNAME,
+            "--api-password",
+            PASSWORD,
+        ])?;
+        let app = person_service::build(config).await?.spawn();
+        Ok(Self { app, db })
+    }
+
+    fn base_url(&self) -> String {
+        self.app.base_url().expect("the person service serves HTTP")
+    }
+
+    fn client(&self) -> Client {
+        Client::new(HttpClient::new(self.base_url()).with_credentials(USERNAME, PASSWORD))
+    }
+
+    async fn sql(&self) -> Result<sqlx::PgConnection> {
+        Ok(sqlx::PgConnection::connect(self.db.url()).await?)
+    }
+}
+
+fn input(first: &str, last: &str) -> PersonInput {
+    PersonInput {
+        first_name: first.into(),
+        last_name: last.into(),
+        date_of_birth: Some(Utc.with_ymd_and_hms(1980, 2, 23, 0, 0, 0).unwrap()),
+    }
+}
+
+#[tokio::test]
+async fn create_get_update_delete_through_the_generated_client() -> Result<()> {
+    let person = Person::start().await?;
+    let client = person.client();
+
+    let CreatePersonResponse::Created(created) =
+        client.create_person(&input("Bart", "Simpson")).await?;
+    assert_eq!(
+        (created.first_name.as_str(), created.last_name.as_str()),
+        ("Bart", "Simpson")
+    );
+    assert_eq!(
+        created.date_of_birth,
+        Some(Utc.with_ymd_and_hms(1980, 2, 23, 0, 0, 0).unwrap())
+    );
+
+    let GetPersonResponse::Ok(got) = client.get_person(created.id).await?;
+    assert_eq!(got, created);
+
+    let ReplacePersonResponse::Ok(replaced) = client
+        .replace_person(created.id, &input("Lisa", "Simpson"))
+        .await?;
+    assert_eq!(replaced.first_name, "Lisa");
+    assert!(replaced.modified >= created.modified);
+
+    let patch = PersonPatch {
+        last_name: Some("Bouvier".into()),
+        date_of_birth: Some(None),
+        ..PersonPatch::default()
+    };
+    let UpdatePersonResponse::Ok(patched) = client.update_person(created.id, &patch).await?;
+    assert_eq!(
+        (patched.first_name.as_str(), patched.last_name.as_str()),
+        ("Lisa", "Bouvier")
+    );
+    assert_eq!(patched.date_of_birth, None);
+
+    let ListPersonsResponse::Ok(page) = client.list_persons(None).await?;
+    assert_eq!(page.count, 1);
+    assert_eq!(page.results, vec![patched.clone()]);
+
+    let DeletePersonResponse::NoContent = client.delete_person(created.id).await?;
+    let missing = client.get_person(created.id).await.expect_err("deleted");
+    assert_eq!(missing.status().map(|s| s.as_u16()), Some(404), "{missing}");
+    let again = client
+        .delete_person(created.id)
+        .await
+        .expect_err("already deleted");
+    assert_eq!(again.status().map(|s| s.as_u16()), Some(404), "{again}");
+    Ok(())
+}
+
+/// One decoded transaction of `test_decoding`'s output: its change lines.
+fn transactions(lines: &[String]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for line in lines {
+        if line.starts_with("BEGIN") {
+            current = Some(Vec::new());
+        } else if line.starts_with("COMMIT") {
+            out.extend(current.take());
+        } else if let Some(changes) = current.as_mut() {
+            changes.push(line.clone());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_change_writes_its_outbox_row_in_the_same_transaction() -> Result<()> {
+    let person = Person::start().await?;
+    let client = person.client();
+    let mut sql = person.sql().await?;
+    // A logical slot on the test database shows each committed transaction's row changes,
+    // which is the only place the outbox row is visible (it is deleted before commit).
+    sqlx::query("SELECT pg_create_logical_replication_slot($1, 'test_decoding')")
+        .bind(format!("{}_slot", person.db.name()))
+        .execute(&mut sql)
+        .await
+        .context("creating a test_decoding slot")?;
+
+    let CreatePersonResponse::Created(created) =
+        client.create_person(&input("Homer", "Simpson")).await?;
+    let patch = PersonPatch {
+        first_name: Some("Marge".into()),
+        ..PersonPatch::default()
+    };
+    client.update_person(created.id, &patch).await?;
+    client.delete_person(created.id).await?;
+
+    let lines: Vec<String> =
+        sqlx::query_scalar("SELECT data FROM pg_logical_slot_get_changes($1, NULL, NULL)")
+            .bind(format!("{}_slot", person.db.name()))
+            .fetch_all(&mut sql)
+            .await?;
+    let id = created.id.to_string();
+    let changes: Vec<Vec<String>> = transactions(&lines)
+        .into_iter()
+        .filter(|tx| tx.iter().any(|l| l.starts_with("table public.person:")))
+        .collect();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .map(|tx| {
+            let person_change = tx
+                .iter()
+                .find(|l| l.starts_with("table public.person:"))
+                .expect("filtered");
+            ["INSERT", "UPDATE", "DELETE"]
+                .into_iter()
+                .find(|k| person_change.contains(&format!(": {k}:")))
+                .unwrap_or("?")
+        })
+        .collect();
+    assert_eq!(kinds, ["INSERT", "UPDATE", "DELETE"], "{lines:#?}");
+    for (tx, kind) in changes.iter().zip(kinds) {
+        let outbox: Vec<&String> = tx
+            .iter()
+            .filter(|l| l.starts_with("table public.outbox: INSERT:"))
+            .collect();
+        ensure!(
+            outbox.len() == 1,
+            "{kind}: one outbox row in its transaction: {tx:#?}"
+        );
+        let row = outbox[0];
+        assert!(row.contains(&format!("aggregateid[text]:'{id}'")), "{row}");
+        assert!(row.contains("type[text]:'person_entity_state'"), "{row}");
+        assert!(
+            row.contains("aggregatetype[text]:'public_person_entity_events'"),
+            "{row}"
+        );
+        // A delete publishes a tombstone: no payload.
+        assert_eq!(
+            kind == "DELETE",
+            row.contains("payload[bytea]:null"),
+            "{kind}: {row}"
+        );
+        assert!(
+            tx.iter()
+                .any(|l| l.starts_with("table public.outbox: DELETE:")),
+            "the outbox row is deleted in the same transaction: {tx:#?}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_and_changes_nothing() -> Result<()> {
+    let person = Person::start().await?;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/persons/", person.base_url());
+    for body in [
+        r#"{"first_name": "Bart"}"#,
+        r#"{"first_name": "", "last_name": "Simpson"}"#,
+        r#"{"first_name": 7, "last_name": "Simpson"}"#,
+        r#"{"first_name": "Bart", "last_name": "Simpson", "date_of_birth": "yesterday"}"#,
+        "not json",
+    ] {
+        let response = http
+            .post(&url)
+            .basic_auth(USERNAME, Some(PASSWORD))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        assert_eq!(response.status().as_u16(), 400, "{body}");
+        let problem: serde_json::Value = response.json().await?;
+        assert_eq!(problem["status"], 400, "{body}: {problem}");
+    }
+    let long = "x".repeat(201);
+    let error = person
+        .client()
+        .create_person(&input(&long, "Simpson"))
+        .await
+        .expect_err("too long");
+    assert!(matches!(error, ClientError::Problem(_)), "{error}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400));
+
+    let unknown = person
+        .client()
+        .get_person(Uuid::new_v4())
+        .await
+        .expect_err("none");
+    assert_eq!(unknown.status().map(|s| s.as_u16()), Some(404));
+
+    let mut sql = person.sql().await?;
+    let persons: i64 = sqlx::query_scalar("SELECT count(*) FROM person")
+        .fetch_one(&mut sql)
+        .await?;
+    assert_eq!(persons, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn without_valid_credentials_it_is_401() -> Result<()> {
+    let person = Person::start().await?;
+    let url = format!("{}/api/persons/", person.base_url());
+    let http = reqwest::Client::new();
+    let anonymous = http.get(&url).send().await?;
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    let wrong = http
+        .get(&url)
+        .basic_auth(USERNAME, Some("wrong"))
+        .send()
+        .await?;
+    assert_eq!(wrong.status().as_u16(), 401);
+    let client = Client::new(HttpClient::new(person.base_url()));
+    let error = client.list_persons(None).await.expect_err("no credentials");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
+    Ok(())
+}
+
+#[tokio::test]
+async fn it_starts_without_the_registry_and_is_not_ready_until_registered() -> Result<()> {
+    // Nothing listens on port 1: registration keeps failing as unreachable.
+    let person = Person::start_with_registry("http://127.0.0.1:1/apis/ccompat/v7").await?;
+    let client = Client::new(HttpClient::new(person.base_url()));
+    let HealthResponse::ServiceUnavailable(health) = client.health().await? else {
+        panic!("ready without a registry");
+    };
+    let registration = health
+        .checks
+        .get("startup:schema-registration")
+        .context("the registration is a check")?;
+    assert!(!registration.ready, "{health:?}");
+    // The API still answers reads from its database.
+    let ListPersonsResponse::Ok(page) = person.client().list_persons(None).await?;
+    assert_eq!(page.count, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_the_registry_it_registers_and_becomes_ready() -> Result<()> {
+    let person = Person::start().await?;
+    let client = person.client();
+    // Registration runs in the background: wait for it (bounded), never for a fixed time.
+    let mut last = None;
+    for _ in 0..100 {
+        let health = match client.health().await? {
+            HealthResponse::Ok(health) | HealthResponse::ServiceUnavailable(health) => health,
+        };
+        if health
+            .checks
+            .get("startup:schema-registration")
+            .is_some_and(|c| c.ready)
+        {
+            return Ok(());
+        }
+        last = Some(health);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("never registered: {last:?}")
+}
