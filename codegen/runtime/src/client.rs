@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::{ApiKeyLocation, BasicCredentials, Requirement, SchemeKind, SecurityScheme};
 use crate::problem::{PROBLEM_JSON, Problem};
-use crate::server::{ArrayStyle, Param, typed_param};
+use crate::server::{ArrayStyle, MultipartBody, Param, typed_param};
 
 /// Why a client call did not return one of the operation's responses.
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +170,7 @@ impl HttpClient {
             headers: Vec::new(),
             cookies: Vec::new(),
             content_type: "application/json",
+            multipart_type: None,
             body: None,
             authenticated: false,
         }
@@ -195,6 +196,9 @@ pub struct OutgoingRequest<'c> {
     headers: Vec<(String, String)>,
     cookies: Vec<(String, String)>,
     content_type: &'static str,
+    /// The `Content-Type` of a multipart body (it names the boundary), instead of
+    /// `content_type`.
+    multipart_type: Option<String>,
     body: Option<Result<Vec<u8>, ClientError>>,
     authenticated: bool,
 }
@@ -300,6 +304,48 @@ impl OutgoingRequest<'_> {
     pub fn optional_bytes(self, body: Option<Vec<u8>>, content_type: &'static str) -> Self {
         match body {
             Some(body) => self.bytes(body, content_type),
+            None => self,
+        }
+    }
+
+    /// Sends `body` as `multipart/form-data`.
+    pub fn multipart(mut self, body: &MultipartBody) -> Self {
+        let boundary = format!("contract-boundary-{}", uuid::Uuid::new_v4().simple());
+        let mut encoded = Vec::new();
+        for part in &body.parts {
+            let name = part.name.replace(['"', '\r', '\n'], "");
+            encoded.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            let disposition = match &part.file_name {
+                Some(file_name) => format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{}\"\r\n",
+                    file_name.replace(['"', '\r', '\n'], "")
+                ),
+                None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
+            };
+            encoded.extend_from_slice(disposition.as_bytes());
+            if let Some(content_type) = &part.content_type {
+                encoded.extend_from_slice(
+                    format!(
+                        "Content-Type: {}\r\n",
+                        content_type.replace(['\r', '\n'], "")
+                    )
+                    .as_bytes(),
+                );
+            }
+            encoded.extend_from_slice(b"\r\n");
+            encoded.extend_from_slice(&part.bytes);
+            encoded.extend_from_slice(b"\r\n");
+        }
+        encoded.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.multipart_type = Some(format!("multipart/form-data; boundary={boundary}"));
+        self.body = Some(Ok(encoded));
+        self
+    }
+
+    /// Sends `body` as `multipart/form-data` if there is one.
+    pub fn optional_multipart(self, body: Option<&MultipartBody>) -> Self {
+        match body {
+            Some(body) => self.multipart(body),
             None => self,
         }
     }
@@ -410,11 +456,13 @@ impl OutgoingRequest<'_> {
         }
         let body = self.body.transpose()?;
         if let Some(body) = &body {
+            let content_type = match &self.multipart_type {
+                Some(multipart) => HeaderValue::from_str(multipart)
+                    .unwrap_or(HeaderValue::from_static("multipart/form-data")),
+                None => HeaderValue::from_static(self.content_type),
+            };
             request = request
-                .header(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(self.content_type),
-                )
+                .header(header::CONTENT_TYPE, content_type)
                 .body(body.clone());
         }
         let response = request.send().await?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::RawPathParamsRejection;
-use axum::extract::{FromRequestParts, RawPathParams, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -146,6 +146,8 @@ pub enum ParamKind {
     Boolean,
     /// JSON text (an object or other structured value in a form field).
     Json,
+    /// A file part of a multipart body: present or not, its bytes are not validated.
+    Binary,
 }
 
 /// Where a parameter is.
@@ -450,6 +452,101 @@ impl IncomingRequest {
         Ok(Some(Value::Object(object)))
     }
 
+    /// A `multipart/form-data` body: its parts, and the document of its `fields` (text parts
+    /// typed like form fields, file parts as empty strings) to validate against the body's
+    /// schema. Other media types are refused with `415`.
+    pub async fn multipart_body(
+        &self,
+        validator: &mut Validator,
+        fields: &[Param],
+        required: bool,
+    ) -> Result<Option<(Value, MultipartBody)>, Problem> {
+        if self.body.is_empty() {
+            if required {
+                validator.push("/body", "is required");
+            }
+            return Ok(None);
+        }
+        let content_type = self.content_type.as_deref().unwrap_or_default();
+        if essence(content_type) != "multipart/form-data" {
+            return Err(unsupported_media_type(
+                "multipart/form-data",
+                self.content_type.as_deref(),
+            ));
+        }
+        let request = Request::builder()
+            .header(header::CONTENT_TYPE, content_type)
+            .body(axum::body::Body::from(self.body.clone()));
+        let Ok(request) = request else {
+            validator.push("/body", "has an unreadable Content-Type");
+            return Ok(None);
+        };
+        let mut multipart = match axum::extract::Multipart::from_request(request, &()).await {
+            Ok(multipart) => multipart,
+            Err(rejection) => {
+                validator.push(
+                    "/body",
+                    format!("is not multipart/form-data: {}", rejection.body_text()),
+                );
+                return Ok(None);
+            }
+        };
+        let mut parts = Vec::new();
+        loop {
+            match multipart.next_field().await {
+                Ok(Some(field)) => {
+                    let name = field.name().unwrap_or_default().to_string();
+                    let file_name = field.file_name().map(str::to_owned);
+                    let part_type = field.content_type().map(str::to_owned);
+                    match field.bytes().await {
+                        Ok(bytes) => parts.push(Part {
+                            name,
+                            file_name,
+                            content_type: part_type,
+                            bytes,
+                        }),
+                        Err(error) => {
+                            validator.push(
+                                &crate::validate::pointer("/body", &name),
+                                format!("cannot be read: {}", error.body_text()),
+                            );
+                            return Ok(None);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    validator.push(
+                        "/body",
+                        format!("is not valid multipart/form-data: {}", error.body_text()),
+                    );
+                    return Ok(None);
+                }
+            }
+        }
+        let body = MultipartBody { parts };
+        let mut document = Map::new();
+        for field in fields {
+            let values: Vec<(String, String)> = body
+                .parts
+                .iter()
+                .filter(|part| part.name == field.name)
+                .map(|part| {
+                    let text = if field.kind == ParamKind::Binary {
+                        String::new()
+                    } else {
+                        String::from_utf8_lossy(&part.bytes).into_owned()
+                    };
+                    (part.name.clone(), text)
+                })
+                .collect();
+            if let Some(value) = field.value(&values, false) {
+                document.insert(field.name.to_string(), value);
+            }
+        }
+        Ok(Some((Value::Object(document), body)))
+    }
+
     /// A raw body (`application/octet-stream` and the like); an empty one is absent.
     pub fn bytes_body(
         &self,
@@ -561,6 +658,70 @@ fn undecodable(at: &str, error: &serde_json::Error) -> Problem {
     )])
 }
 
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The form field's name.
+    pub name: String,
+    /// The file name, for a file part.
+    pub file_name: Option<String>,
+    /// The part's media type, if it names one.
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+}
+
+/// A `multipart/form-data` body: its parts, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MultipartBody {
+    pub parts: Vec<Part>,
+}
+
+impl MultipartBody {
+    /// No parts yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a text part.
+    pub fn text(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.parts.push(Part {
+            name: name.into(),
+            file_name: None,
+            content_type: None,
+            bytes: Bytes::from(value.into()),
+        });
+        self
+    }
+
+    /// Adds a file part.
+    pub fn file(
+        mut self,
+        name: impl Into<String>,
+        file_name: impl Into<String>,
+        content_type: impl Into<String>,
+        bytes: impl Into<Bytes>,
+    ) -> Self {
+        self.parts.push(Part {
+            name: name.into(),
+            file_name: Some(file_name.into()),
+            content_type: Some(content_type.into()),
+            bytes: bytes.into(),
+        });
+        self
+    }
+
+    /// The first part named `name`.
+    pub fn part(&self, name: &str) -> Option<&Part> {
+        self.parts.iter().find(|part| part.name == name)
+    }
+
+    /// The text of the first part named `name`, if it is UTF-8.
+    pub fn text_of(&self, name: &str) -> Option<&str> {
+        self.part(name)
+            .and_then(|part| std::str::from_utf8(&part.bytes).ok())
+    }
+}
+
 /// A validated required raw or text body (its absence was recorded as a violation).
 pub fn required<T>(body: Option<T>) -> Result<T, Problem> {
     body.ok_or_else(|| Problem::invalid(vec![Violation::new("/body", "is required")]))
@@ -669,6 +830,7 @@ pub fn typed_param(text: &str, kind: ParamKind) -> Value {
             .map(Value::from)
             .or_else(|| text.parse::<u64>().ok().map(Value::from)),
         ParamKind::Json => serde_json::from_str(text).ok(),
+        ParamKind::Binary => None,
         ParamKind::Number => text
             .parse::<f64>()
             .ok()

@@ -585,6 +585,11 @@ impl Validator {
         }
     }
 
+    /// No value is allowed (`not: {}`).
+    pub fn never(&mut self, _value: &Value, at: &str) {
+        self.push(at, "must be absent: the contract allows no value here");
+    }
+
     /// `null` is the only value allowed (`enum: [null]`, `type: 'null'`).
     pub fn null(&mut self, value: &Value, at: &str) {
         if !value.is_null() {

@@ -53,6 +53,8 @@ pub struct Model {
     pub deserialize_impl: String,
     /// Non-empty for aliases: the aliased type.
     pub alias: String,
+    /// A type without values (`not: {}`).
+    pub never: bool,
 }
 
 impl Model {
@@ -265,6 +267,8 @@ enum BodyKind {
     Json { form: bool },
     /// Only `application/x-www-form-urlencoded`.
     Form,
+    /// `multipart/form-data`: the parts, validated against the schema's properties.
+    Multipart,
     /// Raw bytes (`application/octet-stream` and other binary types).
     Bytes,
     /// `text/plain`.
@@ -514,22 +518,20 @@ impl<'s> Builder<'s> {
                 continue;
             };
             let rust_type = match schema.get("x-rust-type") {
-                None => {
-                    let mut type_name = pascal_case(name);
-                    if RESERVED.contains(&type_name.as_str()) {
-                        let renamed = format!("{type_name}Model");
-                        self.spec.warn(
-                            &at,
-                            format!("the type of schema `{name}` is named `{renamed}`: `{type_name}` is a name the generated module uses"),
-                        );
-                        type_name = renamed;
+                Some(other @ serde_yaml::Value::Mapping(_)) if other.get("path").is_some() => {
+                    self.spec.warn(
+                        &format!("{at}/x-rust-type"),
+                        "progenitor's `x-rust-type` (crate, version, path) is ignored: the type is generated",
+                    );
+                    match self.generated_type(name, &at) {
+                        Some(type_name) => type_name,
+                        None => continue,
                     }
-                    if let Err(error) = self.claim(&type_name, &at) {
-                        self.spec.report(error);
-                        continue;
-                    }
-                    type_name
                 }
+                None => match self.generated_type(name, &at) {
+                    Some(type_name) => type_name,
+                    None => continue,
+                },
                 Some(serde_yaml::Value::String(path)) => path.clone(),
                 Some(_) => {
                     self.spec.report(
@@ -552,6 +554,22 @@ impl<'s> Builder<'s> {
             self.component_types.insert(name.to_string(), rust_type);
             self.components.insert(name.to_string(), node);
         }
+    }
+
+    /// The Rust name of the type generated for component `name` (claimed), or `None` after
+    /// reporting why it cannot have one.
+    fn generated_type(&mut self, name: &str, at: &str) -> Option<String> {
+        let mut type_name = pascal_case(name);
+        if RESERVED.contains(&type_name.as_str()) {
+            let renamed = format!("{type_name}Model");
+            self.spec.warn(
+                at,
+                format!("the type of schema `{name}` is named `{renamed}`: `{type_name}` is a name the generated module uses"),
+            );
+            type_name = renamed;
+        }
+        let claimed = self.claim(&type_name, at);
+        self.spec.attempt(claimed).map(|()| type_name)
     }
 
     /// A model name must be unique within the module.
@@ -628,7 +646,7 @@ impl<'s> Builder<'s> {
                 .spec
                 .raw_component(&name)
                 .and_then(|s| s.get("x-rust-type"))
-                .is_some()
+                .is_some_and(serde_yaml::Value::is_string)
             {
                 continue; // `x-rust-type`: the type exists elsewhere.
             }
@@ -694,6 +712,7 @@ impl<'s> Builder<'s> {
                         alternatives: Vec::new(),
                         deserialize_impl: String::new(),
                         alias: String::new(),
+                        never: false,
                     },
                 );
             }
@@ -732,6 +751,7 @@ impl<'s> Builder<'s> {
                     alternatives: Vec::new(),
                     deserialize_impl: String::new(),
                     alias: String::new(),
+                    never: false,
                 });
             }
             Shape::Union(union) => {
@@ -746,9 +766,10 @@ impl<'s> Builder<'s> {
                         Shape::Number(_) => "Number".to_string(),
                         Shape::Boolean => "Boolean".to_string(),
                         Shape::Array(_) => "Array".to_string(),
-                        _ => match self.title(&alternative.pointer) {
-                            Some(title) => pascal_case(&title),
-                            None => format!("Variant{}", index + 1),
+                        _ => match (self.title(&alternative.pointer), implicit_tag(union, index)) {
+                            (Some(title), _) => pascal_case(&title),
+                            (None, Some(tag)) => enum_variant(&tag),
+                            (None, None) => format!("Variant{}", index + 1),
                         },
                     };
                     let variant = if seen.contains(&variant) {
@@ -821,8 +842,24 @@ impl<'s> Builder<'s> {
                         alternatives,
                         deserialize_impl,
                         alias: String::new(),
+                        never: false,
                     },
                 );
+            }
+            Shape::Never => {
+                self.models.push(Model {
+                    docs,
+                    name: name.to_string(),
+                    derives: "Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize"
+                        .to_string(),
+                    serde: String::new(),
+                    fields: Vec::new(),
+                    variants: Vec::new(),
+                    alternatives: Vec::new(),
+                    deserialize_impl: String::new(),
+                    alias: String::new(),
+                    never: true,
+                });
             }
             _ => {
                 // Strings, numbers, arrays, maps, references: a named alias of the Rust type.
@@ -840,6 +877,7 @@ impl<'s> Builder<'s> {
                         alternatives: Vec::new(),
                         deserialize_impl: String::new(),
                         alias,
+                        never: false,
                     },
                 );
             }
@@ -1025,7 +1063,7 @@ impl<'s> Builder<'s> {
                 .cloned()
                 .unwrap_or_else(|| "serde_json::Value".to_string()),
             Shape::String(string) if !string.values.is_empty() => self.inline_model(node, hint)?,
-            Shape::Union(_) => self.inline_model(node, hint)?,
+            Shape::Union(_) | Shape::Never => self.inline_model(node, hint)?,
             Shape::String(string) => match string.format {
                 Some(StringFormat::Uuid) => self.uses("uuid::Uuid", "Uuid"),
                 Some(StringFormat::DateTime) => {
@@ -1401,6 +1439,7 @@ impl<'s> Builder<'s> {
                 alternatives: Vec::new(),
                 deserialize_impl: String::new(),
                 alias: String::new(),
+                never: false,
             });
             self.imports
                 .insert("contract_runtime::server::{Param, ParamKind}".into());
@@ -1480,10 +1519,20 @@ impl<'s> Builder<'s> {
                     format!("request.bytes_body(&mut validator, {})?", body.required)
                 }
                 BodyKind::Text => format!("request.text_body(&mut validator, {})?", body.required),
+                BodyKind::Multipart => format!(
+                    "request.multipart_body(&mut validator, &[{}], {}).await?",
+                    body.form_fields.join(", "),
+                    body.required
+                ),
             };
             lines.push(format!("let body = {read};"));
             if !body.check.is_empty() {
-                lines.push(format!("if let Some(body) = &body {{\n{}\n}}", body.check));
+                let pattern = if body.kind == BodyKind::Multipart {
+                    "Some((body, _))"
+                } else {
+                    "Some(body)"
+                };
+                lines.push(format!("if let {pattern} = &body {{\n{}\n}}", body.check));
             }
             handler_args.push_str(&format!(", body: {}", body.handler_type));
             let decode = match (body.kind, body.required) {
@@ -1493,6 +1542,12 @@ impl<'s> Builder<'s> {
                     "required(body)?"
                 }
                 (BodyKind::Bytes | BodyKind::Text, false) => "body",
+                (BodyKind::Multipart, true) => {
+                    self.imports
+                        .insert("contract_runtime::server::required".into());
+                    "required(body.map(|(_, parts)| parts))?"
+                }
+                (BodyKind::Multipart, false) => "body.map(|(_, parts)| parts)",
                 (_, true) => {
                     self.imports
                         .insert("contract_runtime::server::decode_body".into());
@@ -1514,6 +1569,8 @@ impl<'s> Builder<'s> {
                 (BodyKind::Bytes, false) => ".optional_bytes(body, \"application/octet-stream\")",
                 (BodyKind::Text, true) => ".text(body)",
                 (BodyKind::Text, false) => ".optional_text(body)",
+                (BodyKind::Multipart, true) => ".multipart(body)",
+                (BodyKind::Multipart, false) => ".optional_multipart(body)",
             };
             client_calls.push(client_body.to_string());
             let arg = match (body.kind, body.required) {
@@ -1898,14 +1955,8 @@ impl<'s> Builder<'s> {
         };
         let json = find(&|e| e == JSON || (e.starts_with("application/") && e.ends_with("+json")));
         let form = find(&|e| e == FORM);
-        let bytes = find(&|e| {
-            e == OCTET_STREAM
-                || e.starts_with("image/")
-                || e.starts_with("audio/")
-                || e.starts_with("video/")
-                || e == "application/pdf"
-                || e == "application/zip"
-        });
+        let multipart = find(&|e| e == "multipart/form-data");
+        let bytes = find(&|e| is_binary_media(e));
         let text = find(&|e| e == TEXT);
         let (chosen, kind) = if let Some(json) = &json {
             let same_form = form.as_ref().is_some_and(|form| {
@@ -1915,6 +1966,8 @@ impl<'s> Builder<'s> {
             (json.clone(), BodyKind::Json { form: same_form })
         } else if let Some(form) = &form {
             (form.clone(), BodyKind::Form)
+        } else if let Some(multipart) = &multipart {
+            (multipart.clone(), BodyKind::Multipart)
         } else if let Some(bytes) = &bytes {
             (bytes.clone(), BodyKind::Bytes)
         } else if let Some(text) = &text {
@@ -1949,6 +2002,37 @@ impl<'s> Builder<'s> {
         };
         let required = body.required;
         match kind {
+            BodyKind::Multipart => {
+                self.imports
+                    .insert("contract_runtime::server::MultipartBody".into());
+                self.imports
+                    .insert("contract_runtime::server::{Param, ParamKind}".into());
+                let resolved = match &node.shape {
+                    Shape::Ref(name) => self.components.get(name).map(|c| c.shape.clone()),
+                    shape => Some(shape.clone()),
+                };
+                let (form_fields, check) = if let Some(Shape::Object(_)) = resolved {
+                    let fields = self.form_fields(&node, &schema_at)?;
+                    self.checks.validator_arg = "&mut validator";
+                    let check = self.checks.check(&node, "body", "\"/body\"");
+                    self.checks.validator_arg = "validator";
+                    (fields, check)
+                } else {
+                    (Vec::new(), String::new())
+                };
+                Ok(BodyPlan {
+                    kind,
+                    required,
+                    rust_type: "MultipartBody".to_string(),
+                    handler_type: if required {
+                        "MultipartBody".to_string()
+                    } else {
+                        "Option<MultipartBody>".to_string()
+                    },
+                    check,
+                    form_fields,
+                })
+            }
             BodyKind::Bytes | BodyKind::Text => {
                 let ty = if kind == BodyKind::Bytes {
                     self.imports.insert("axum::body::Bytes".into());
@@ -2047,6 +2131,9 @@ impl<'s> Builder<'s> {
                         scalar(&item)
                     )
                 }
+                Shape::String(string) if string.format == Some(StringFormat::Binary) => {
+                    format!("Param::form({}, ParamKind::Binary)", literal(name))
+                }
                 // Objects and other JSON in a form field are sent as JSON text.
                 Shape::Object(_) | Shape::Union(_) | Shape::Any => {
                     format!("Param::form({}, ParamKind::Json)", literal(name))
@@ -2105,8 +2192,8 @@ impl<'s> Builder<'s> {
             ));
         }
         if !entries.iter().any(|(status, _, _)| match status {
-            ResponseStatus::Exact(code, _) => (200..300).contains(code),
-            ResponseStatus::Range(2) | ResponseStatus::Default => true,
+            ResponseStatus::Exact(code, _) => (200..400).contains(code),
+            ResponseStatus::Range(2 | 3) | ResponseStatus::Default => true,
             _ => false,
         }) {
             self.spec.warn(
@@ -2190,12 +2277,7 @@ impl<'s> Builder<'s> {
         } else if types.iter().any(|t| t == PROBLEM_JSON) {
             problem_only = true;
             None
-        } else if let Some(t) = types.iter().find(|t| {
-            t.as_str() == OCTET_STREAM
-                || t.starts_with("image/")
-                || t.as_str() == "application/pdf"
-                || t.as_str() == "application/zip"
-        }) {
+        } else if let Some(t) = types.iter().find(|t| is_binary_media(t)) {
             Some((t.clone(), "bytes"))
         } else if let Some(t) = types.iter().find(|t| t.starts_with("text/")) {
             Some((t.clone(), "text"))
@@ -2366,6 +2448,7 @@ impl<'s> Builder<'s> {
                 alternatives: Vec::new(),
                 deserialize_impl: String::new(),
                 alias: String::new(),
+                never: false,
             });
             plan.imports
                 .insert("contract_runtime::server::{Param, ParamKind}".into());
@@ -2568,6 +2651,55 @@ struct ResponsesPlan {
     client_arms: Vec<String>,
     uses_json: bool,
     imports: BTreeSet<String>,
+}
+
+/// The value of the property that tells the alternatives of `union` apart without a
+/// `discriminator`: one every inline object alternative has as a single-value string enum
+/// (serde's internally tagged style, `"type": "Foo"`).
+fn implicit_tag(union: &super::shape::UnionShape, index: usize) -> Option<String> {
+    let single = |node: &Node, property: &str| -> Option<String> {
+        let Shape::Object(object) = &node.shape else {
+            return None;
+        };
+        let (_, value) = object
+            .properties
+            .iter()
+            .find(|(name, _)| name == property)?;
+        match &value.shape {
+            Shape::String(string) if string.values.len() == 1 => Some(string.values[0].clone()),
+            _ => None,
+        }
+    };
+    let Shape::Object(object) = &union.alternatives.get(index)?.shape else {
+        return None;
+    };
+    object.properties.iter().find_map(|(property, _)| {
+        let tags: Option<Vec<String>> = union
+            .alternatives
+            .iter()
+            .map(|alternative| single(alternative, property))
+            .collect();
+        let tags = tags?;
+        let distinct: BTreeSet<&String> = tags.iter().collect();
+        (distinct.len() == tags.len()).then(|| tags[index].clone())
+    })
+}
+
+/// Media types whose bodies are passed through as bytes: binary data, and wildcards (`*/*`),
+/// which say nothing of the representation.
+fn is_binary_media(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == OCTET_STREAM
+        || essence.ends_with("/*")
+        || ["image/", "audio/", "video/", "font/"]
+            .iter()
+            .any(|prefix| essence.starts_with(prefix))
+        || ["application/pdf", "application/zip", "application/gzip"].contains(&essence.as_str())
 }
 
 /// The Rust variant of a string enum value.

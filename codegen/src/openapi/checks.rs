@@ -156,6 +156,7 @@ impl CheckContext {
             // Any value, but no text PostgreSQL cannot store.
             Shape::Any => format!("validator.any({value}, {at});"),
             Shape::Null => format!("validator.null({value}, {at});"),
+            Shape::Never => format!("validator.never({value}, {at});"),
             Shape::Union(union) => self.check_union(union, value, at),
             Shape::Array(array) => {
                 self.import("contract_runtime::validate::ArrayRules");

@@ -119,11 +119,25 @@ pub fn doc_lines(text: Option<&str>) -> Vec<String> {
             lines.push("///".to_string());
             continue;
         }
-        // Wrapped so that a doc comment indented by one level stays within 100 columns.
+        // Wrapped so that a doc comment indented by one level stays within 100 columns; the
+        // continuation of a Markdown list item is indented under its text.
+        let marker = line.trim_start();
+        let indent = line.len() - marker.len()
+            + if marker.starts_with("- ") || marker.starts_with("* ") || marker.starts_with("+ ") {
+                2
+            } else {
+                marker
+                    .split_once(". ")
+                    .filter(|(number, _)| {
+                        !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+                    })
+                    .map_or(0, |(number, _)| number.len() + 2)
+            };
+        let continuation = format!("///{}", " ".repeat(indent));
         let mut current = String::from("///");
         for word in line.split_whitespace() {
             if current.len() > 3 && current.len() + 1 + word.len() > 92 {
-                lines.push(std::mem::replace(&mut current, String::from("///")));
+                lines.push(std::mem::replace(&mut current, continuation.clone()));
             }
             current.push(' ');
             current.push_str(word);

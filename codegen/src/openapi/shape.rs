@@ -40,6 +40,8 @@ pub enum Shape {
     Union(UnionShape),
     /// Only `null` (`enum: [null]`, `type: 'null'`): the unit value.
     Null,
+    /// No value at all (`not: {}`, `false`): a type without values.
+    Never,
     /// `{}`: any JSON value.
     Any,
 }
@@ -243,9 +245,11 @@ impl Spec {
     /// The schema at `pointer` (whose raw JSON is `value`). `component` is true for
     /// `components/schemas/<name>` itself, the only place `x-rust-type` may appear.
     pub fn node(&self, value: &Value, pointer: &str, component: bool) -> Result<Node> {
-        // `true` is the 3.1 spelling of `{}`.
-        if let Value::Bool(true) = value {
-            return Ok(Node::new(Shape::Any, pointer));
+        // `true` and `false` are the 3.1 spellings of `{}` and `not: {}`.
+        match value {
+            Value::Bool(true) => return Ok(Node::new(Shape::Any, pointer)),
+            Value::Bool(false) => return Ok(Node::new(Shape::Never, pointer)),
+            _ => {}
         }
         let Value::Mapping(object) = value else {
             return Err(self.invalid(pointer, "a schema must be an object"));
@@ -264,6 +268,17 @@ impl Spec {
         let read_only = self.flag(object, "readOnly", pointer)?;
         let write_only = self.flag(object, "writeOnly", pointer)?;
         let keys = self.keys(object, pointer)?;
+        // `not: {}` alone: nothing is allowed (dropshot emits it for uninhabited types).
+        if let Some(Value::Mapping(negated)) = object.get("not")
+            && negated.is_empty()
+            && keys
+                .iter()
+                .all(|key| *key == "not" || COMMON.contains(key) || key.starts_with("x-"))
+        {
+            let mut node = Node::new(Shape::Never, pointer);
+            node.description = description;
+            return Ok(node);
+        }
         for key in &keys {
             if let Some((what, fix)) = unsupported_keyword(key) {
                 return Err(self.unsupported(&child(pointer, key), what).with_fix(fix));
@@ -588,11 +603,25 @@ impl Spec {
         let Some(Value::Sequence(parts)) = object.get(key) else {
             return Err(self.invalid(&at, "must be an array of schemas"));
         };
+        // Object keywords beside `oneOf` hold for every alternative (JSON Schema applies both).
+        const SHARED: &[&str] = &["properties", "required", "additionalProperties"];
+        let shared = if SHARED.iter().any(|k| object.contains_key(*k)) {
+            let mut base = Mapping::new();
+            for k in SHARED {
+                if let Some(value) = object.get(*k) {
+                    base.insert(Value::String((*k).to_string()), value.clone());
+                }
+            }
+            Some(self.object_shape(&base, pointer)?)
+        } else {
+            None
+        };
         for other in self.keys(object, pointer)? {
             let allowed = COMMON.contains(&other)
                 || other == key
                 || other == "discriminator"
                 || other.starts_with("x-")
+                || SHARED.contains(&other)
                 // `type: object` beside `oneOf` restates what the alternatives say.
                 || other == "type";
             if !allowed {
@@ -604,10 +633,31 @@ impl Spec {
         let mut alternatives = Vec::new();
         for (index, part) in parts.iter().enumerate() {
             let part_at = child(&at, &index.to_string());
-            let alternative = self.node(part, &part_at, false)?;
+            let mut alternative = self.node(part, &part_at, false)?;
             if matches!(alternative.shape, Shape::Null) {
                 node.nullable = true;
                 continue;
+            }
+            if let Some(shared) = &shared {
+                let mut merged = self.resolved_object(&alternative, &part_at, &mut Vec::new())?;
+                for (name, property) in &shared.properties {
+                    if !merged
+                        .properties
+                        .iter()
+                        .any(|(existing, _)| existing == name)
+                    {
+                        merged.properties.push((name.clone(), property.clone()));
+                    }
+                }
+                for name in &shared.required {
+                    if !merged.required.contains(name) {
+                        merged.required.push(name.clone());
+                    }
+                }
+                if matches!(shared.additional, Additional::Forbidden) {
+                    merged.additional = Additional::Forbidden;
+                }
+                alternative.shape = Shape::Object(merged);
             }
             alternatives.push(alternative);
         }

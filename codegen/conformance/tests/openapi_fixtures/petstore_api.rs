@@ -21,6 +21,7 @@ use contract_runtime::auth::{SchemeKind, SecurityScheme};
 use contract_runtime::client::HttpClient;
 use contract_runtime::client::path_segment;
 use contract_runtime::server::ArrayStyle;
+use contract_runtime::server::MultipartBody;
 use contract_runtime::server::bytes_response;
 use contract_runtime::server::decode_body;
 use contract_runtime::server::decode_params;
@@ -355,6 +356,13 @@ pub struct UploadPhotoParams {
     pub pet_id: u64,
 }
 
+/// The parameters of `attachDocument`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachDocumentParams {
+    #[serde(rename = "petId")]
+    pub pet_id: u64,
+}
+
 /// The parameters of `replaceNotes`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplaceNotesParams {
@@ -533,6 +541,24 @@ impl IntoResponse for UploadPhotoResponse {
     fn into_response(self) -> Response {
         match self {
             Self::NoContent => StatusCode::NO_CONTENT.into_response(),
+        }
+    }
+}
+
+/// The responses of `attach_document` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttachDocumentResponse {
+    /// Attached; the stored size.
+    Created(u64),
+}
+
+impl IntoResponse for AttachDocumentResponse {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Created(body) => (StatusCode::CREATED, Json(body)).into_response(),
         }
     }
 }
@@ -958,6 +984,14 @@ pub trait PetstoreApi: Send + Sync + 'static {
         body: Bytes,
     ) -> impl Future<Output = Result<UploadPhotoResponse, ApiError>> + Send;
 
+    /// `POST /pets/{petId}/documents`
+    fn attach_document(
+        &self,
+        context: RequestContext,
+        params: AttachDocumentParams,
+        body: MultipartBody,
+    ) -> impl Future<Output = Result<AttachDocumentResponse, ApiError>> + Send;
+
     /// `PUT /pets/{petId}/notes`
     fn replace_notes(
         &self,
@@ -1009,6 +1043,10 @@ pub fn router_with_security<H: PetstoreApi>(handler: Arc<H>, security: Security)
         .route(
             "/pets/{petId}/photo",
             axum::routing::get(handle_download_photo::<H>).put(handle_upload_photo::<H>),
+        )
+        .route(
+            "/pets/{petId}/documents",
+            axum::routing::post(handle_attach_document::<H>),
         )
         .route(
             "/pets/{petId}/notes",
@@ -1249,6 +1287,65 @@ async fn handle_upload_photo<H: PetstoreApi>(
     Ok(state
         .handler
         .upload_photo(request.context, decode_params(params)?, required(body)?)
+        .await?)
+}
+
+/// `POST /pets/{petId}/documents`
+async fn handle_attach_document<H: PetstoreApi>(
+    State(state): State<RouterState<H>>,
+    request: Request,
+) -> Result<AttachDocumentResponse, Rejection> {
+    let request = IncomingRequest::read(request, None).await?;
+    let mut validator = Validator::new();
+    let params = request.params(&[Param::path("petId", ParamKind::Integer)]);
+    match params.pointer("/path/petId") {
+        Some(value) => {
+            validator.integer(value, "/path/petId", IntegerRules::uint64());
+        }
+        None => validator.push("/path/petId", "is required"),
+    }
+    let body = request
+        .multipart_body(
+            &mut validator,
+            &[
+                Param::form("kind", ParamKind::String),
+                Param::form("note", ParamKind::String),
+                Param::form("file", ParamKind::Binary),
+            ],
+            true,
+        )
+        .await?;
+    if let Some((body, _)) = &body {
+        let at = "/body";
+        if let Some(object) = validator.object(body, at) {
+            validator.required(object, at, &["file", "kind"]);
+            if let Some(value) = object.get("kind") {
+                validator.string(
+                    value,
+                    &pointer(at, "kind"),
+                    StringRules::new().one_of(&["vaccination", "pedigree"]),
+                );
+            }
+            if let Some(value) = object.get("note") {
+                validator.string(
+                    value,
+                    &pointer(at, "note"),
+                    StringRules::new().max_length(200),
+                );
+            }
+            if let Some(value) = object.get("file") {
+                validator.string(value, &pointer(at, "file"), StringRules::new());
+            }
+        }
+    }
+    validator.finish()?;
+    Ok(state
+        .handler
+        .attach_document(
+            request.context,
+            decode_params(params)?,
+            required(body.map(|(_, parts)| parts))?,
+        )
         .await?)
 }
 
@@ -1503,6 +1600,27 @@ impl Client {
             .await?;
         match response.status {
             StatusCode::NO_CONTENT => Ok(UploadPhotoResponse::NoContent),
+            _ => Err(response.into_error()),
+        }
+    }
+
+    /// `POST /pets/{petId}/documents`
+    pub async fn attach_document(
+        &self,
+        pet_id: u64,
+        body: &MultipartBody,
+    ) -> Result<AttachDocumentResponse, ClientError> {
+        let response = self
+            .http
+            .request(
+                Method::POST,
+                format!("/pets/{}/documents", path_segment(&pet_id)),
+            )
+            .multipart(body)
+            .send()
+            .await?;
+        match response.status {
+            StatusCode::CREATED => Ok(AttachDocumentResponse::Created(response.json()?)),
             _ => Err(response.into_error()),
         }
     }
