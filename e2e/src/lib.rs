@@ -25,9 +25,10 @@ use serde_json::Value;
 pub const NOT_UP: &str = "the local stack is not up: run `cargo xtask stack up` (and \
                       `cargo xtask stack connectors`), or `cargo xtask stack test`";
 
-/// The workspace root: the parent of `e2e/`, from the run-time `CARGO_MANIFEST_DIR` (cargo
-/// sets it when it runs the tests). The compile-time value would point every checkout that
-/// shares a target directory at whichever checkout built the tests last.
+/// The workspace root: the nearest ancestor of the run-time `CARGO_MANIFEST_DIR` (cargo sets
+/// it when it runs the tests of `e2e/` or of a service crate that uses this library) whose
+/// `Cargo.toml` declares `[workspace]`. The compile-time value would point every checkout
+/// that shares a target directory at whichever checkout built the tests last.
 pub fn root() -> PathBuf {
     root_from(std::env::var_os("CARGO_MANIFEST_DIR"))
 }
@@ -37,9 +38,16 @@ fn root_from(manifest_dir: Option<std::ffi::OsString>) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest_dir
-        .parent()
+        .ancestors()
+        .find(|dir| declares_workspace(&dir.join("Cargo.toml")))
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".."))
+        .unwrap_or_else(|| manifest_dir.join(".."))
+}
+
+fn declares_workspace(cargo_toml: &Path) -> bool {
+    std::fs::read_to_string(cargo_toml)
+        .map(|text| text.lines().any(|line| line.trim() == "[workspace]"))
+        .unwrap_or(false)
 }
 
 /// Connection facts: environment variables override `.stack/env`.
@@ -94,6 +102,41 @@ impl Stack {
         self.get("KAFKA_CONNECT_URL")
     }
 }
+
+/// The local URL of a service whose manifest port is `manifest_port` (a
+/// `contracts::topology::<service>::PORT`), shifted by the stack's `STACK_PORT_OFFSET` (from
+/// the environment, else as `cargo xtask stack up` recorded it in `.stack/env`).
+pub fn service_url(manifest_port: u16) -> String {
+    format!("http://127.0.0.1:{}", service_port(manifest_port))
+}
+
+/// [`service_url`]'s port.
+pub fn service_port(manifest_port: u16) -> u16 {
+    let recorded = || {
+        let text = std::fs::read_to_string(root().join(".stack/env")).ok()?;
+        text.lines()
+            .filter_map(|line| line.trim().split_once('='))
+            .find(|(key, _)| key.trim() == PORT_OFFSET)
+            .map(|(_, value)| value.trim().to_owned())
+    };
+    let offset = std::env::var(PORT_OFFSET).ok().or_else(recorded);
+    let offset = match offset {
+        None => 0,
+        Some(raw) => raw
+            .parse::<u16>()
+            .unwrap_or_else(|_| panic!("{PORT_OFFSET}={raw:?} is not a port offset")),
+    };
+    manifest_port
+        .checked_add(offset)
+        .unwrap_or_else(|| panic!("port {manifest_port} + {PORT_OFFSET} {offset} exceeds 65535"))
+}
+
+const PORT_OFFSET: &str = "STACK_PORT_OFFSET";
+
+/// The seed's demo credentials, which `cargo xtask services up` gives the services.
+pub const DEMO_USERNAME: &str = "root";
+/// See [`DEMO_USERNAME`].
+pub const DEMO_PASSWORD: &str = "P@ssw0rd1";
 
 pub fn http() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -254,11 +297,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_root_follows_the_run_time_manifest_dir() {
-        assert_eq!(
-            root_from(Some("/elsewhere/checkout/e2e".into())),
-            PathBuf::from("/elsewhere/checkout")
-        );
+    fn the_root_is_the_workspace_above_the_run_time_manifest_dir() {
+        let checkout = std::env::temp_dir().join(format!("e2e-root-{}", std::process::id()));
+        let service = checkout.join("services").join("person");
+        std::fs::create_dir_all(&service).unwrap();
+        std::fs::write(checkout.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+        std::fs::write(service.join("Cargo.toml"), "[package]\nname = \"person\"\n").unwrap();
+        // From a service crate two levels down and from a crate right below the root.
+        assert_eq!(root_from(Some(service.clone().into())), checkout);
+        assert_eq!(root_from(Some(checkout.join("services").into())), checkout);
+        std::fs::remove_dir_all(&checkout).unwrap();
+        // This checkout, whichever crate's tests run.
         assert!(root_from(None).join("e2e").join("Cargo.toml").exists());
     }
 }

@@ -11,15 +11,17 @@ use anyhow::{Context, Result, bail, ensure};
 use e2e::NOT_UP;
 use serde_json::{Value, json};
 
-const PERSON_TOPIC: &str = "public_person_entity_events";
-const BALANCE_SHEET_TOPIC: &str = "public_balance_sheet_entity_events";
-const CDC_TOPIC: &str = "private_accounting_bal_sheet_cdc";
+const PERSON_TOPIC: &str =
+    <contracts::events::Person as contracts::runtime::event::CanonicalEvent>::TOPIC;
+const BALANCE_SHEET_TOPIC: &str =
+    <contracts::events::BalanceSheet as contracts::runtime::event::CanonicalEvent>::TOPIC;
+const CDC_TOPIC: &str = contracts::topology::private_topics::PRIVATE_ACCOUNTING_BAL_SHEET_CDC.name;
 const TIMEOUT: Duration = Duration::from_secs(90);
 const WRITES: u32 = 5;
 
-const PERSON: u16 = 8001;
-const ACCOUNTING: u16 = 8002;
-const PLANNING: u16 = 8003;
+const PERSON: u16 = contracts::topology::person::PORT;
+const ACCOUNTING: u16 = contracts::topology::accounting::PORT;
+const PLANNING: u16 = contracts::topology::planning::PORT;
 
 /// One scrape: series (name and sorted labels, as exposed) → value.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +88,7 @@ fn parse(text: &str) -> Result<Scrape> {
 }
 
 fn scrape(port: u16) -> Result<Scrape> {
-    let url = format!("http://127.0.0.1:{port}/metrics");
+    let url = format!("{}/metrics", e2e::service_url(port));
     let mut response = e2e::http()
         .get(&url)
         .call()
@@ -147,8 +149,14 @@ fn counters() -> Result<Counters> {
     let person = scrape(PERSON)?;
     let accounting = scrape(ACCOUNTING)?;
     let planning = scrape(PLANNING)?;
-    let persons = consumer("planning-consumer-1", PERSON_TOPIC);
-    let sheets = consumer("planning-consumer-2", BALANCE_SHEET_TOPIC);
+    let persons = consumer(
+        contracts::topology::planning::subscriptions::PERSON_ENTITY_STATE.group,
+        PERSON_TOPIC,
+    );
+    let sheets = consumer(
+        contracts::topology::planning::subscriptions::BALANCE_SHEET_CREATED.group,
+        BALANCE_SHEET_TOPIC,
+    );
     let cdc = consumer("accounting-consumer-1", CDC_TOPIC);
     let created = |route| {
         [
@@ -297,7 +305,10 @@ fn every_process_counts_the_demo_flow_exactly() -> Result<()> {
     let max = planning.value("db_pool_connections_max", &[("pool", "default")]);
     ensure!(max >= 1.0, "the pool's maximum is reported: {max}");
     // The +Inf bucket of the consistency lag holds every sample.
-    let persons = consumer("planning-consumer-1", PERSON_TOPIC);
+    let persons = consumer(
+        contracts::topology::planning::subscriptions::PERSON_ENTITY_STATE.group,
+        PERSON_TOPIC,
+    );
     let mut inf = labels(&persons);
     inf.push(("le", "+Inf"));
     assert_eq!(

@@ -17,9 +17,11 @@ use e2e::{NOT_UP, root};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const PERSON_TOPIC: &str = "public_person_entity_events";
-const BALANCE_SHEET_TOPIC: &str = "public_balance_sheet_entity_events";
-const CDC_TOPIC: &str = "private_accounting_bal_sheet_cdc";
+const PERSON_TOPIC: &str =
+    <contracts::events::Person as contracts::runtime::event::CanonicalEvent>::TOPIC;
+const BALANCE_SHEET_TOPIC: &str =
+    <contracts::events::BalanceSheet as contracts::runtime::event::CanonicalEvent>::TOPIC;
+const CDC_TOPIC: &str = contracts::topology::private_topics::PRIVATE_ACCOUNTING_BAL_SHEET_CDC.name;
 const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Span kinds of the OTLP protobuf.
@@ -93,7 +95,10 @@ fn post(url: &str, traceparent: &str, body: &Value) -> Result<Value> {
 /// Waits until planning's ratio for `person_id` has a numeric result (person and balance
 /// sheet both applied).
 fn wait_for_ratio(person_id: &str) -> Result<()> {
-    let url = format!("http://127.0.0.1:8003/api/ratios/{person_id}/");
+    let url = format!(
+        "{}/api/ratios/{person_id}/",
+        e2e::service_url(contracts::topology::planning::PORT)
+    );
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let mut response = e2e::http()
@@ -231,7 +236,10 @@ fn a_person_and_a_balance_sheet_are_each_one_trace(receiver: &Receiver) -> Resul
     let person_trace = random_trace_id();
     let person_caller = random_span_id();
     let person = post(
-        "http://127.0.0.1:8001/api/persons/",
+        &format!(
+            "{}/api/persons/",
+            e2e::service_url(contracts::topology::person::PORT)
+        ),
         &format!("00-{person_trace}-{person_caller}-01"),
         &json!({"first_name": "Trace", "last_name": "Person", "date_of_birth": "1980-02-23T00:00:00Z"}),
     )?;
@@ -240,7 +248,10 @@ fn a_person_and_a_balance_sheet_are_each_one_trace(receiver: &Receiver) -> Resul
     let sheet_trace = random_trace_id();
     let sheet_caller = random_span_id();
     post(
-        "http://127.0.0.1:8002/api/balance-sheets/",
+        &format!(
+            "{}/api/balance-sheets/",
+            e2e::service_url(contracts::topology::accounting::PORT)
+        ),
         &format!("00-{sheet_trace}-{sheet_caller}-01"),
         &json!({"person_id": person_id, "assets": 3340000, "liabilities": 537300}),
     )?;
@@ -278,7 +289,7 @@ fn a_person_and_a_balance_sheet_are_each_one_trace(receiver: &Receiver) -> Resul
         process
             .attribute("messaging.consumer.group.name")
             .as_deref()
-            == Some("planning-consumer-1")
+            == Some(contracts::topology::planning::subscriptions::PERSON_ENTITY_STATE.group)
     );
     ensure!(process.attribute("messaging.destination.name").as_deref() == Some(PERSON_TOPIC));
     ensure!(
@@ -336,7 +347,7 @@ fn a_person_and_a_balance_sheet_are_each_one_trace(receiver: &Receiver) -> Resul
         process
             .attribute("messaging.consumer.group.name")
             .as_deref()
-            == Some("planning-consumer-2")
+            == Some(contracts::topology::planning::subscriptions::BALANCE_SHEET_CREATED.group)
     );
     is_one_tree(&spans, &sheet_caller)?;
 
@@ -347,7 +358,10 @@ fn a_person_and_a_balance_sheet_are_each_one_trace(receiver: &Receiver) -> Resul
 
 fn a_request_without_a_valid_traceparent_starts_a_trace(receiver: &Receiver) -> Result<()> {
     let person = post(
-        "http://127.0.0.1:8001/api/persons/",
+        &format!(
+            "{}/api/persons/",
+            e2e::service_url(contracts::topology::person::PORT)
+        ),
         "00-not-a-trace-context",
         &json!({"first_name": "Untraced", "last_name": "Person", "date_of_birth": "1980-02-23T00:00:00Z"}),
     )?;

@@ -31,7 +31,8 @@ const PARTITION: i32 = 0;
 
 fn planning() -> planning_api::Client {
     planning_api::Client::new(
-        HttpClient::new("http://127.0.0.1:8003").with_credentials("root", "P@ssw0rd1"),
+        HttpClient::new(e2e::service_url(contracts::topology::planning::PORT))
+            .with_credentials(e2e::DEMO_USERNAME, e2e::DEMO_PASSWORD),
     )
 }
 

@@ -26,7 +26,7 @@ const PERSON_TOPIC: &str = contracts::events::Person::TOPIC;
 const CONSISTENCY_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn client(port: u16) -> HttpClient {
-    HttpClient::new(format!("http://127.0.0.1:{port}")).with_credentials("root", "P@ssw0rd1")
+    HttpClient::new(e2e::service_url(port)).with_credentials(e2e::DEMO_USERNAME, e2e::DEMO_PASSWORD)
 }
 
 fn persons() -> person_api::Client {

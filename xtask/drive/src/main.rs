@@ -10,7 +10,7 @@ mod rebuild;
 
 use clap::{Parser, Subcommand};
 use ops::{dlq, kafka_groups, reconcile};
-use xtask::stack::StackInfo;
+use xtask::stack::{StackConfig, StackInfo};
 use xtask::{project_root, services, stack};
 
 #[derive(Parser)]
@@ -42,15 +42,22 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// A service's base URL on the local machine, its port from the manifest (generated).
+/// A service's base URL on the local machine: its port from the manifest (generated), shifted
+/// by the stack's `STACK_PORT_OFFSET` when one is set or recorded.
 pub fn base_url(service: services::Service) -> String {
     use contracts::topology;
+    static OFFSET: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    let offset = *OFFSET.get_or_init(|| {
+        StackConfig::from_env(&project_root())
+            .map(|config| config.port_offset)
+            .unwrap_or_else(|error| panic!("reading the stack configuration: {error:#}"))
+    });
     let port = match service {
         services::Service::Person => topology::person::PORT,
         services::Service::Accounting => topology::accounting::PORT,
         services::Service::Planning => topology::planning::PORT,
     };
-    format!("http://127.0.0.1:{port}")
+    format!("http://127.0.0.1:{}", port + offset)
 }
 
 /// The operator CLI's view of the local stack.

@@ -18,6 +18,10 @@ pub struct ServiceFacts {
     pub port: u16,
 }
 
+/// Shifts every default port (the stack's and the services' manifest ports) by this much, so
+/// two checkouts can run their stacks side by side; a `STACK_*_PORT` variable still wins.
+pub const PORT_OFFSET_SETTING: &str = "STACK_PORT_OFFSET";
+
 /// Default ports; each can be overridden by the environment variable next to it.
 const PORT_SETTINGS: &[(&str, u16)] = &[
     ("STACK_PG_PORT", 5432),
@@ -64,12 +68,32 @@ pub struct StackConfig {
     /// `<root>/.stack`: everything the stack writes (gitignored).
     pub state_dir: PathBuf,
     pub ports: Ports,
+    /// [`PORT_OFFSET_SETTING`]: added to every default port, the services' included.
+    pub port_offset: u16,
     /// Compatibility level set on the registry at bootstrap (the seed's default is FORWARD).
     pub registry_compatibility: String,
     /// The system manifest of the checkout (`contracts/`).
     pub topology: Arc<Topology>,
     /// Per [`Service`] (in [`Service::ALL`] order), its database and port.
     services: Vec<ServiceFacts>,
+}
+
+/// The port offset from the environment, else as recorded in `.stack/env` by `up`, else 0.
+pub fn port_offset(recorded: &BTreeMap<String, String>) -> Result<u16> {
+    let raw = std::env::var(PORT_OFFSET_SETTING)
+        .ok()
+        .or_else(|| recorded.get(PORT_OFFSET_SETTING).cloned());
+    match raw {
+        None => Ok(0),
+        Some(raw) => raw.trim().parse::<u16>().with_context(|| {
+            format!("{PORT_OFFSET_SETTING}={raw:?} is not a port offset (0-65535)")
+        }),
+    }
+}
+
+fn shifted(port: u16, offset: u16) -> Result<u16> {
+    port.checked_add(offset)
+        .with_context(|| format!("port {port} + {PORT_OFFSET_SETTING} {offset} exceeds 65535"))
 }
 
 impl StackConfig {
@@ -81,6 +105,7 @@ impl StackConfig {
     pub fn from_env(project_root: &Path) -> Result<Self> {
         let state_dir = project_root.join(".stack");
         let recorded = env_file::read(&state_dir.join("env")).unwrap_or_default();
+        let offset = port_offset(&recorded)?;
         let port = |name: &str, default: u16| -> Result<u16> {
             let raw = std::env::var(name)
                 .ok()
@@ -101,7 +126,7 @@ impl StackConfig {
                 .find(|(setting, _)| *setting == name)
                 .map(|(_, default)| *default)
                 .with_context(|| format!("no default for {name}"))?;
-            port(name, default)
+            port(name, shifted(default, offset)?)
         };
         let ports = Ports {
             postgres: value("STACK_PG_PORT")?,
@@ -130,9 +155,10 @@ impl StackConfig {
         let services = Service::ALL
             .iter()
             .map(|service| {
-                topology.service(service.name()).map(|facts| ServiceFacts {
+                let facts = topology.service(service.name())?;
+                Ok(ServiceFacts {
                     database: facts.database.clone(),
-                    port: facts.port,
+                    port: shifted(facts.port, offset)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -140,6 +166,7 @@ impl StackConfig {
             project_root: project_root.to_path_buf(),
             state_dir,
             ports,
+            port_offset: offset,
             registry_compatibility,
             topology,
             services,
@@ -156,6 +183,7 @@ impl StackConfig {
     pub fn port_settings(&self) -> Vec<(&'static str, u16)> {
         let p = &self.ports;
         vec![
+            (PORT_OFFSET_SETTING, self.port_offset),
             ("STACK_PG_PORT", p.postgres),
             ("STACK_KAFKA_PORT", p.kafka),
             ("STACK_KAFKA_CONTROLLER_PORT", p.kafka_controller),
