@@ -297,17 +297,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_root_is_the_workspace_above_the_run_time_manifest_dir() {
+    fn the_root_is_the_workspace_above_the_run_time_manifest_dir() -> std::io::Result<()> {
         let checkout = std::env::temp_dir().join(format!("e2e-root-{}", std::process::id()));
         let service = checkout.join("services").join("person");
-        std::fs::create_dir_all(&service).unwrap();
-        std::fs::write(checkout.join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
-        std::fs::write(service.join("Cargo.toml"), "[package]\nname = \"person\"\n").unwrap();
+        std::fs::create_dir_all(&service)?;
+        std::fs::write(checkout.join("Cargo.toml"), "[workspace]\nmembers = []\n")?;
+        std::fs::write(service.join("Cargo.toml"), "[package]\nname = \"person\"\n")?;
         // From a service crate two levels down and from a crate right below the root.
         assert_eq!(root_from(Some(service.clone().into())), checkout);
         assert_eq!(root_from(Some(checkout.join("services").into())), checkout);
-        std::fs::remove_dir_all(&checkout).unwrap();
+        std::fs::remove_dir_all(&checkout)?;
         // This checkout, whichever crate's tests run.
         assert!(root_from(None).join("e2e").join("Cargo.toml").exists());
+        Ok(())
     }
 }
