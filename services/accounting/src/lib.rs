@@ -6,6 +6,7 @@
 
 mod api;
 pub mod cdc;
+pub mod source;
 pub mod store;
 
 use std::sync::Arc;

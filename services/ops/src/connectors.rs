@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use connectors::{Connect, ConnectorStatus};
+pub use connectors::Connect;
+use connectors::ConnectorStatus;
 use contracts::topology;
 use sqlx::postgres::PgPoolOptions;
 
@@ -95,27 +96,34 @@ pub fn run(args: ConnectorsArgs, endpoints: &Endpoints) -> Result<()> {
             Ok(())
         }
         ConnectorsCommand::Recover { names, timeout } => {
-            let names = if names.is_empty() {
-                failed(&connect)?
-            } else {
-                names
-            };
-            if names.is_empty() {
+            let recovered = recover(&connect, names, Duration::from_secs(timeout))?;
+            if recovered.is_empty() {
                 println!("connectors: none is FAILED; nothing to recover");
-                return Ok(());
+            } else {
+                println!(
+                    "connectors: recovered; changes made while a slot was missing were not \
+                     relayed: run `ops resync` now"
+                );
             }
-            for name in names {
-                println!("connector  {name:<28} restarting from fresh offsets");
-                connect.restart_from_fresh_offsets(&name, Duration::from_secs(timeout))?;
-                println!("connector  {name:<28} RUNNING");
-            }
-            println!(
-                "connectors: recovered; changes made while a slot was missing were not relayed: \
-                 run `ops resync` now"
-            );
             Ok(())
         }
     }
+}
+
+/// Restarts `names` from fresh offsets (a new slot when theirs is gone), or, when `names` is
+/// empty, every manifest connector that is FAILED; returns the connectors recovered.
+pub fn recover(connect: &Connect, names: Vec<String>, timeout: Duration) -> Result<Vec<String>> {
+    let names = if names.is_empty() {
+        failed(connect)?
+    } else {
+        names
+    };
+    for name in &names {
+        println!("connector  {name:<28} restarting from fresh offsets");
+        connect.restart_from_fresh_offsets(name, timeout)?;
+        println!("connector  {name:<28} RUNNING");
+    }
+    Ok(names)
 }
 
 /// The manifest's connectors that Connect reports FAILED (connector or a task).

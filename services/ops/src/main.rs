@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use ops::config::Endpoints;
-use ops::{connectors, dlq, rebuild, reconcile};
+use ops::{connectors, dlq, rebuild, reconcile, resync};
 
 #[derive(Parser)]
 #[command(name = "ops", about = "Operate the running system", version)]
@@ -25,6 +25,9 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Rebuild a read model from the topics.
     Rebuild(rebuild::RebuildArgs),
+    /// Republish the sources' current state through their outboxes (after `connectors
+    /// recover`), and tombstones for what planning has but the sources do not.
+    Resync(resync::ResyncArgs),
 }
 
 fn main() -> Result<()> {
@@ -34,5 +37,6 @@ fn main() -> Result<()> {
         Command::Dlq(args) => dlq::run(args, &cli.endpoints),
         Command::Reconcile(args) => reconcile::run(args, &cli.endpoints),
         Command::Rebuild(args) => rebuild::run(args, &cli.endpoints),
+        Command::Resync(args) => resync::run(args, &cli.endpoints),
     }
 }

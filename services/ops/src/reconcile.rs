@@ -1,22 +1,25 @@
 //! `ops reconcile`: do planning's read model and the sources of truth agree?
 //!
-//! The sources are the person database (`person`) and the accounting database
-//! (`balance_sheet`); planning's read model is `planning.person` and
-//! `planning.balance_sheet`. Each source row is mapped to what planning should hold for it,
-//! with the same conversions the events apply on the way (a person's `timestamptz` date of
-//! birth becomes its UTC date, 0001-01-01 and NULL mean unknown; a balance sheet's
-//! `date_calculated` travels as Avro `timestamp-millis`), then the two sides are compared
-//! row by row. The exit code is 0 only when they agree.
+//! Both sides are whole values of the generated event types, built by the services' own
+//! mappings: the sources' current state as the events they publish
+//! (`person_service::source`, `accounting_service::source`), taken through the Avro schema as
+//! a consumer reads it ([`as_carried`]: a `timestamptz` becomes the event's milliseconds) and
+//! then through what planning keeps of an event (`planning_service::read_model::keep_*`);
+//! planning's side is its tables read back as events (`planning_service::read_model`). A field
+//! added to a schema and to those mappings is compared with nothing to add here. The exit
+//! code is 0 only when they agree.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
+use contract_runtime::event::CanonicalEvent;
+use contracts::events;
+use planning_service::read_model;
+use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use crate::config::Endpoints;
@@ -42,101 +45,42 @@ pub fn run(args: ReconcileArgs, endpoints: &Endpoints) -> Result<()> {
     Ok(())
 }
 
-/// What planning holds (or should hold) for a person.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PersonState {
-    pub first_name: String,
-    pub last_name: String,
-    pub date_of_birth: Option<NaiveDate>,
-}
-
-impl PersonState {
-    /// The state planning derives from a person as the person service stores it.
-    pub fn from_source(
-        first_name: String,
-        last_name: String,
-        date_of_birth: Option<DateTime<Utc>>,
-    ) -> Self {
-        Self {
-            first_name,
-            last_name,
-            date_of_birth: date_of_birth
-                .map(|d| d.date_naive())
-                .and_then(service_kit::conventions::known_date_of_birth),
-        }
-    }
-}
-
-/// What planning holds (or should hold) for a balance sheet.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SheetState {
-    pub person_id: Uuid,
-    /// Milliseconds since the epoch: the event's precision.
-    pub date_calculated_ms: i64,
-    pub assets: i64,
-    pub liabilities: i64,
-}
-
-impl SheetState {
-    pub fn from_source(
-        person_id: Uuid,
-        date_calculated: DateTime<Utc>,
-        assets: i64,
-        liabilities: i64,
-    ) -> Self {
-        Self {
-            person_id,
-            date_calculated_ms: date_calculated.timestamp_millis(),
-            assets,
-            liabilities,
-        }
-    }
-}
-
-/// The read model's content, expected or actual.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The read model's content, expected or actual, as events.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadModel {
-    pub persons: BTreeMap<Uuid, PersonState>,
-    pub sheets: BTreeMap<Uuid, SheetState>,
+    pub persons: BTreeMap<Uuid, events::Person>,
+    pub sheets: BTreeMap<Uuid, events::BalanceSheet>,
 }
 
-#[derive(FromRow)]
-struct SourcePerson {
-    id: Uuid,
-    first_name: String,
-    last_name: String,
-    date_of_birth: Option<DateTime<Utc>>,
+/// `event` as a consumer decodes it: through its Avro schema and back (a `timestamp-millis`
+/// field loses what is finer than a millisecond, as on the topic).
+pub fn as_carried<T: CanonicalEvent>(event: &T) -> Result<T> {
+    let schema = T::schema();
+    let value = apache_avro::to_value(event)
+        .and_then(|value| value.resolve(schema))
+        .with_context(|| format!("`{}` does not fit its schema", T::EVENT_TYPE))?;
+    let datum = apache_avro::writer::datum::GenericDatumWriter::builder(schema)
+        .build()
+        .and_then(|writer| writer.write_value_to_vec(value))
+        .with_context(|| format!("cannot encode `{}`", T::EVENT_TYPE))?;
+    let decoded = apache_avro::reader::datum::GenericDatumReader::builder(schema)
+        .build()
+        .and_then(|reader| reader.read_value(&mut datum.as_slice()))
+        .with_context(|| format!("cannot decode `{}`", T::EVENT_TYPE))?;
+    apache_avro::from_value::<T>(&decoded)
+        .with_context(|| format!("`{}` does not map back to its type", T::EVENT_TYPE))
 }
 
-#[derive(FromRow)]
-struct PlanningPerson {
-    id: Uuid,
-    first_name: String,
-    last_name: String,
-    date_of_birth: Option<NaiveDate>,
-}
-
-#[derive(FromRow)]
-struct SheetRow {
-    id: Uuid,
-    person_id: Uuid,
-    date_calculated: DateTime<Utc>,
-    assets: i64,
-    liabilities: i64,
-}
-
-impl SheetRow {
-    fn state(self) -> (Uuid, SheetState) {
-        (
-            self.id,
-            SheetState::from_source(
-                self.person_id,
-                self.date_calculated,
-                self.assets,
-                self.liabilities,
-            ),
-        )
-    }
+/// What planning must hold for the sources' events, by id.
+pub fn expected_of<T: CanonicalEvent>(
+    events: Vec<T>,
+    id: impl Fn(&T) -> Uuid,
+    keep: impl Fn(&T) -> T,
+) -> Result<BTreeMap<Uuid, T>> {
+    events
+        .iter()
+        .map(|event| Ok((id(event), keep(&as_carried(event)?))))
+        .collect()
 }
 
 pub async fn connect(url: &str) -> Result<PgPool> {
@@ -178,59 +122,27 @@ impl Databases {
 
     /// What the read model should be, from the sources of truth.
     pub async fn expected(&self) -> Result<ReadModel> {
-        let persons: Vec<SourcePerson> =
-            sqlx::query_as("SELECT id, first_name, last_name, date_of_birth FROM person")
-                .fetch_all(&self.person)
-                .await
-                .context("reading person.person")?;
-        let sheets: Vec<SheetRow> = sqlx::query_as(
-            "SELECT id, person_id, date_calculated, assets, liabilities FROM balance_sheet",
-        )
-        .fetch_all(&self.accounting)
-        .await
-        .context("reading accounting.balance_sheet")?;
+        let persons = person_service::source::current(&self.person)
+            .await
+            .context("reading person.person")?;
+        let sheets = accounting_service::source::current(&self.accounting)
+            .await
+            .context("reading accounting.balance_sheet")?;
         Ok(ReadModel {
-            persons: persons
-                .into_iter()
-                .map(|p| {
-                    (
-                        p.id,
-                        PersonState::from_source(p.first_name, p.last_name, p.date_of_birth),
-                    )
-                })
-                .collect(),
-            sheets: sheets.into_iter().map(SheetRow::state).collect(),
+            persons: expected_of(persons, |p| p.id, read_model::keep_person)?,
+            sheets: expected_of(sheets, |s| s.id, read_model::keep_balance_sheet)?,
         })
     }
 
     /// What planning's read model is.
     pub async fn actual(&self) -> Result<ReadModel> {
-        let persons: Vec<PlanningPerson> =
-            sqlx::query_as("SELECT id, first_name, last_name, date_of_birth FROM person")
-                .fetch_all(&self.planning)
-                .await
-                .context("reading planning.person")?;
-        let sheets: Vec<SheetRow> = sqlx::query_as(
-            "SELECT id, person_id, date_calculated, assets, liabilities FROM balance_sheet",
-        )
-        .fetch_all(&self.planning)
-        .await
-        .context("reading planning.balance_sheet")?;
         Ok(ReadModel {
-            persons: persons
-                .into_iter()
-                .map(|p| {
-                    (
-                        p.id,
-                        PersonState {
-                            first_name: p.first_name,
-                            last_name: p.last_name,
-                            date_of_birth: p.date_of_birth,
-                        },
-                    )
-                })
-                .collect(),
-            sheets: sheets.into_iter().map(SheetRow::state).collect(),
+            persons: read_model::persons(&self.planning)
+                .await
+                .context("reading planning.person")?,
+            sheets: read_model::balance_sheets(&self.planning)
+                .await
+                .context("reading planning.balance_sheet")?,
         })
     }
 }
@@ -408,13 +320,17 @@ pub async fn reconcile_with(
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, NaiveDate, Utc};
+    use service_kit::conventions::UNKNOWN_DATE_OF_BIRTH;
+
     use super::*;
 
-    fn person(last: &str) -> PersonState {
-        PersonState {
+    fn person(id: Uuid, last: &str) -> events::Person {
+        events::Person {
+            id,
             first_name: "Bart".into(),
             last_name: last.into(),
-            date_of_birth: None,
+            date_of_birth: UNKNOWN_DATE_OF_BIRTH,
         }
     }
 
@@ -427,11 +343,19 @@ mod tests {
             Uuid::new_v4(),
         );
         let expected = ReadModel {
-            persons: BTreeMap::from([(a, person("x")), (b, person("y")), (c, person("z"))]),
+            persons: BTreeMap::from([
+                (a, person(a, "x")),
+                (b, person(b, "y")),
+                (c, person(c, "z")),
+            ]),
             sheets: BTreeMap::new(),
         };
         let actual = ReadModel {
-            persons: BTreeMap::from([(a, person("x")), (c, person("changed")), (d, person("w"))]),
+            persons: BTreeMap::from([
+                (a, person(a, "x")),
+                (c, person(c, "changed")),
+                (d, person(d, "w")),
+            ]),
             sheets: BTreeMap::new(),
         };
         let report = Report::compare(&expected, &actual);
@@ -458,28 +382,78 @@ mod tests {
     }
 
     #[test]
-    fn source_values_map_as_the_events_carry_them() {
-        let midnight = DateTime::parse_from_rfc3339("1980-02-23T00:00:00Z")
-            .expect("valid")
-            .with_timezone(&Utc);
-        let state = PersonState::from_source("B".into(), "S".into(), Some(midnight));
-        assert_eq!(state.date_of_birth, NaiveDate::from_ymd_opt(1980, 2, 23));
-        let unknown = DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z")
-            .expect("valid")
-            .with_timezone(&Utc);
-        assert_eq!(
-            PersonState::from_source("B".into(), "S".into(), Some(unknown)).date_of_birth,
-            None
-        );
-        assert_eq!(
-            PersonState::from_source("B".into(), "S".into(), None).date_of_birth,
-            None
-        );
+    fn every_field_of_the_event_is_compared() {
+        let id = Uuid::new_v4();
+        let born = NaiveDate::from_ymd_opt(1980, 2, 23).expect("valid date");
+        let base = events::BalanceSheet {
+            id,
+            person_id: Uuid::new_v4(),
+            date_calculated: Utc::now(),
+            assets: 10,
+            liabilities: 5,
+        };
+        let changes: [fn(&mut events::BalanceSheet); 4] = [
+            |s| s.person_id = Uuid::nil(),
+            |s| s.date_calculated += chrono::Duration::seconds(1),
+            |s| s.assets += 1,
+            |s| s.liabilities += 1,
+        ];
+        for change in changes {
+            let mut changed = base.clone();
+            change(&mut changed);
+            let expected = ReadModel {
+                sheets: BTreeMap::from([(id, base.clone())]),
+                ..Default::default()
+            };
+            let actual = ReadModel {
+                sheets: BTreeMap::from([(id, changed)]),
+                ..Default::default()
+            };
+            assert_eq!(
+                Report::compare(&expected, &actual).sheets.differing.len(),
+                1
+            );
+        }
+        let mut dated = person(id, "x");
+        dated.date_of_birth = born;
+        let expected = ReadModel {
+            persons: BTreeMap::from([(id, person(id, "x"))]),
+            ..Default::default()
+        };
+        let actual = ReadModel {
+            persons: BTreeMap::from([(id, dated)]),
+            ..Default::default()
+        };
+        assert!(!Report::compare(&expected, &actual).agrees());
+    }
+
+    #[test]
+    fn source_values_are_compared_as_the_events_carry_them() {
         let micros = DateTime::parse_from_rfc3339("2026-01-01T10:00:00.123456Z")
             .expect("valid")
             .with_timezone(&Utc);
-        let sheet = SheetState::from_source(Uuid::nil(), micros, 1, 2);
-        assert_eq!(sheet.date_calculated_ms % 1000, 123);
+        let sheet = events::BalanceSheet {
+            id: Uuid::new_v4(),
+            person_id: Uuid::new_v4(),
+            date_calculated: micros,
+            assets: i64::MAX,
+            liabilities: 2,
+        };
+        let carried = as_carried(&sheet).expect("fits its schema");
+        assert_eq!(
+            carried.date_calculated.timestamp_micros() % 1_000_000,
+            123_000
+        );
+        assert_eq!(carried.assets, i64::MAX);
+        let expected = expected_of(
+            vec![sheet.clone()],
+            |s| s.id,
+            read_model::keep_balance_sheet,
+        )
+        .expect("maps");
+        assert_eq!(expected.get(&sheet.id), Some(&carried));
+        let person = person(Uuid::new_v4(), "Simpson");
+        assert_eq!(as_carried(&person).expect("fits"), person);
     }
 
     #[test]

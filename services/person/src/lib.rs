@@ -5,6 +5,7 @@
 //! environment; tests build one with a port-0 address and a database of their own).
 
 mod api;
+pub mod source;
 mod store;
 
 use std::sync::Arc;

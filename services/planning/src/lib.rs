@@ -7,6 +7,7 @@
 mod api;
 mod consumers;
 mod ratio;
+pub mod read_model;
 pub mod store;
 
 use std::sync::Arc;

@@ -20,7 +20,8 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::reconcile::{Databases, PersonState, SheetState};
+use super::state::{PersonState, SheetState};
+use crate::reconcile::Databases;
 
 /// What the ledger knows about one entity.
 #[derive(Debug, Clone)]

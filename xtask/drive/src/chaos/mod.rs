@@ -23,6 +23,7 @@ mod faults;
 mod load;
 mod poison;
 mod report;
+mod state;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

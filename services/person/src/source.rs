@@ -1,0 +1,62 @@
+//! The person service's source of truth as the events it publishes: every person's current
+//! state as a `person_entity_state` event (the same [`canonical`] mapping the REST API
+//! publishes), read by the operator CLI's reconcile (what planning must hold) and written
+//! again by its resync ([`republish`]), exactly as the API writes it: the outbox row in the
+//! transaction that holds the person's row lock, relayed by the EventRouter like any other.
+
+use contracts::events;
+use service_kit::outbox::{Outbox, OutboxError};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+pub use crate::api::canonical;
+use crate::store::{self, PersonRow};
+
+/// Every person's current state, as its event carries it.
+pub async fn current(pool: &PgPool) -> sqlx::Result<Vec<events::Person>> {
+    Ok(store::page(pool, 0, i64::MAX)
+        .await?
+        .iter()
+        .map(canonical)
+        .collect())
+}
+
+/// What [`republish`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Republished {
+    /// Full-state events of persons that exist.
+    pub states: usize,
+    /// Tombstones of ids no person has (any more).
+    pub tombstones: usize,
+}
+
+/// Publishes, in `tx`, the current state of each person of `ids`, and a tombstone for each id
+/// that no person has. The rows stay locked (`FOR UPDATE`, in id order) until `tx` ends, as
+/// the API's changes lock them: a change that commits meanwhile waits, so its event follows
+/// this one on the topic and the newest state is the last one relayed.
+pub async fn republish(
+    tx: &mut PgConnection,
+    outbox: &Outbox,
+    ids: &[Uuid],
+) -> Result<Republished, OutboxError> {
+    let rows: Vec<PersonRow> =
+        sqlx::query_as("SELECT * FROM person WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut republished = Republished::default();
+    for row in &rows {
+        outbox.publish(tx, &canonical(row)).await?;
+        republished.states += 1;
+    }
+    for id in ids {
+        if !rows.iter().any(|row| row.id == *id) {
+            // Ids are never reused (v4, chosen by the service), so a person gone now stays gone.
+            outbox
+                .publish_tombstone::<events::Person>(tx, &id.to_string())
+                .await?;
+            republished.tombstones += 1;
+        }
+    }
+    Ok(republished)
+}
