@@ -20,6 +20,13 @@ pub struct CiArgs {
     keep_stack: bool,
 }
 
+/// The service crates with in-process tests (`tests/in_process.rs`, feature `stack-tests`).
+const IN_PROCESS_SERVICES: [&str; 3] = ["person-service", "accounting-service", "planning-service"];
+/// Their features, for clippy: the in-process tests are targets too (they run in the stack
+/// phase).
+const IN_PROCESS_FEATURES: &str =
+    "person-service/stack-tests,accounting-service/stack-tests,planning-service/stack-tests";
+
 pub fn run(args: CiArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     step("generated code is up to date", xtask(&["gen", "--check"]))?;
@@ -35,9 +42,8 @@ pub fn run(args: CiArgs) -> anyhow::Result<()> {
             "clippy",
             "--workspace",
             "--all-targets",
-            // The in-process service tests are targets too (they run in the stack phase).
             "--features",
-            "person-service/stack-tests",
+            IN_PROCESS_FEATURES,
             "--",
             "-D",
             "warnings",
@@ -78,20 +84,22 @@ fn stack_suites() -> anyhow::Result<()> {
             cargo(&["test", "-p", "e2e", "--", "--test-threads=1"]),
         )
     })
-    // Each test starts its own person service in-process on a fresh database of the stack.
+    // Each test starts its own service in-process on a fresh database of the stack.
     .and_then(|()| {
-        step(
-            "person service in-process tests",
-            cargo(&[
-                "test",
-                "-p",
-                "person-service",
-                "--features",
-                "stack-tests",
-                "--test",
-                "in_process",
-            ]),
-        )
+        IN_PROCESS_SERVICES.iter().try_for_each(|package| {
+            step(
+                &format!("{package} in-process tests"),
+                cargo(&[
+                    "test",
+                    "-p",
+                    package,
+                    "--features",
+                    "stack-tests",
+                    "--test",
+                    "in_process",
+                ]),
+            )
+        })
     })
     // The benchmark harness for a few seconds at small rates: it works and its numbers are
     // sane (never how fast: CI machines vary).

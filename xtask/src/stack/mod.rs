@@ -33,6 +33,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 
 pub use config::{ServiceFacts, StackConfig};
+// The compose check (xtask/tests/compose.rs) compares docker-compose.yml with it.
+pub use kafka::TOPIC_PARTITIONS;
 
 use crate::services::Service;
 
