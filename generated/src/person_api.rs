@@ -49,6 +49,9 @@ pub struct Person {
 pub struct PersonInput {
     pub first_name: String,
     pub last_name: String,
+    /// On or after 1900-01-01 and not in the future (UTC), else `400` with a violation at
+    /// `/body/date_of_birth`. Earlier dates are refused because the canonical event carries an
+    /// unknown date of birth as `0001-01-01`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_of_birth: Option<DateTime<Utc>>,
 }
@@ -59,6 +62,10 @@ pub struct PersonPatch {
     pub first_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// On or after 1900-01-01 and not in the future (UTC), else `400` with a violation at
+    /// `/body/date_of_birth`. Earlier dates are refused because the canonical event carries an
+    /// unknown date of birth as `0001-01-01`.
+    ///
     /// `None`: leave unchanged; `Some(None)`: set to null.
     #[serde(
         default,
@@ -224,9 +231,9 @@ impl IntoResponse for UpdatePersonResponse {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum HealthResponse {
-    /// Every dependency is ready.
+    /// Every dependency the service needs to serve is ready (`ok`, or `degraded`).
     Ok(contract_runtime::Health),
-    /// At least one dependency is not ready.
+    /// A dependency the service needs to serve is not ready.
     ServiceUnavailable(contract_runtime::Health),
 }
 
@@ -363,6 +370,15 @@ pub trait PersonApi: Send + Sync + 'static {
     ) -> impl Future<Output = Result<UpdatePersonResponse, ApiError>> + Send;
 
     /// `GET /health/`
+    ///
+    /// The health of every dependency, kept at the seed's path for its clients. `200` while the
+    /// service can serve its API: `ok`, or `degraded` when a component it can work without (the
+    /// schema registry, once its schemas are registered) or the connector relaying its events
+    /// is not ready, named in `checks`. Every process also serves the probes `GET /health/live`
+    /// (`200` while it answers) and `GET /health/ready` (the same body; `503` also while a
+    /// connector relaying the service's events is not running or its replication slot is
+    /// missing or inactive), from the service kit like `/metrics`, on consumer-only processes
+    /// on their operations port.
     fn health(
         &self,
         context: RequestContext,
@@ -588,6 +604,15 @@ async fn handle_update_person<H: PersonApi>(
 }
 
 /// `GET /health/`
+///
+/// The health of every dependency, kept at the seed's path for its clients. `200` while the
+/// service can serve its API: `ok`, or `degraded` when a component it can work without (the
+/// schema registry, once its schemas are registered) or the connector relaying its events
+/// is not ready, named in `checks`. Every process also serves the probes `GET /health/live`
+/// (`200` while it answers) and `GET /health/ready` (the same body; `503` also while a
+/// connector relaying the service's events is not running or its replication slot is
+/// missing or inactive), from the service kit like `/metrics`, on consumer-only processes
+/// on their operations port.
 async fn handle_health<H: PersonApi>(
     State(state): State<RouterState<H>>,
     request: Request,
@@ -732,6 +757,15 @@ impl Client {
     }
 
     /// `GET /health/`
+    ///
+    /// The health of every dependency, kept at the seed's path for its clients. `200` while the
+    /// service can serve its API: `ok`, or `degraded` when a component it can work without (the
+    /// schema registry, once its schemas are registered) or the connector relaying its events
+    /// is not ready, named in `checks`. Every process also serves the probes `GET /health/live`
+    /// (`200` while it answers) and `GET /health/ready` (the same body; `503` also while a
+    /// connector relaying the service's events is not running or its replication slot is
+    /// missing or inactive), from the service kit like `/metrics`, on consumer-only processes
+    /// on their operations port.
     pub async fn health(&self) -> Result<HealthResponse, ClientError> {
         let response = self
             .http

@@ -226,6 +226,7 @@ pub fn start_role(
         .env("DATABASE_URL", service.database_url(info))
         .env("KAFKA_BOOTSTRAP_SERVERS", &info.kafka_bootstrap_servers)
         .env("SCHEMA_REGISTRY_URL", &info.schema_registry_url)
+        .env("KAFKA_CONNECT_URL", &info.kafka_connect_url)
         .env("HTTP_ADDR", format!("127.0.0.1:{}", service.port(config)))
         // The seed's demo credentials, explicitly: a service refuses to start without a
         // password (and warns when it is this one).

@@ -15,6 +15,8 @@ pub struct Health {
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     Ok,
+    /// Everything the service needs is ready; an optional dependency is not.
+    Degraded,
     Unavailable,
 }
 

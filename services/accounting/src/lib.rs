@@ -13,11 +13,12 @@ use std::sync::Arc;
 
 use clap::Parser;
 use contracts::registry::register_accounting_schemas;
-use contracts::topology::accounting;
+use contracts::topology::{self, accounting};
 use service_kit::bootstrap::{App, Launch};
 use service_kit::config::{CommonConfig, HttpConfig, Role};
 use service_kit::consumer::ConsumerConfig;
 use service_kit::db;
+use service_kit::health::Relay;
 use service_kit::outbox::Outbox;
 
 /// The service's settings, from flags or the environment.
@@ -50,6 +51,13 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     )
     .await?;
     launch.register_schemas(|registry| async move { register_accounting_schemas(&registry).await });
+    // The connectors relaying accounting's events (outbox and CDC), with their slots.
+    let relays = topology::SYSTEM.connectors.iter();
+    launch.watch_relays(
+        relays
+            .filter(|c| c.service == accounting::NAME)
+            .map(|c| Relay::new(c.name, c.slot)),
+    );
     if config.role.runs_consumers() {
         launch.parts().configure_consumers(&config.consumer);
         let outbox = Outbox::new(launch.codec()?);
@@ -72,6 +80,12 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
                 config.http.addr(accounting::PORT),
                 config.http.serve_settings(),
             )
+            .await?;
+    } else {
+        // A consumer-only process: probes and metrics on its operations port.
+        let port = config.http.addr(accounting::PORT).port();
+        launch
+            .serve_operations(config.common.operations_addr(port))
             .await?;
     }
     Ok(launch.finish())

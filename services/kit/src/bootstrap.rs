@@ -1,6 +1,6 @@
 //! Starting a service, once for all of them: telemetry → database and migrations → schema
 //! registration (in the background, retried with backoff; `/health/` not ready meanwhile) →
-//! health → the process's parts (consumers, web server) → an [`App`] that tests spawn
+//! health (`/health/`, `/health/live`, `/health/ready`, relays) → the process's parts (consumers, web server) → an [`App`] that tests spawn
 //! in-process and `main` runs until a signal.
 //!
 //! A service's `build(config)` is a [`Launch`] with its own parts plugged in:
@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::codec::EventCodec;
 use crate::config::CommonConfig;
-use crate::health::HealthChecker;
+use crate::health::{HealthChecker, Relay};
 use crate::http::ServeSettings;
 use crate::parts::ServiceParts;
 use crate::{db, shutdown, telemetry};
@@ -57,11 +57,8 @@ impl Launch {
         let pool =
             db::connect_and_migrate(&common.database_url, common.database_pool_size, migrators)
                 .await?;
-        let health = HealthChecker::new(
-            pool.clone(),
-            &common.kafka_bootstrap_servers,
-            &common.schema_registry_url,
-        );
+        let health = HealthChecker::new(pool.clone(), common.health_settings())
+            .context("cannot set up the health checks")?;
         let shutdown = CancellationToken::new();
         Ok(Self {
             name,
@@ -109,6 +106,30 @@ impl Launch {
     /// hand it to the API after spawning the consumers.
     pub fn health(&self) -> HealthChecker {
         self.parts.health.clone()
+    }
+
+    /// Checks the Debezium connectors relaying this service's events and their replication
+    /// slots (the service's connectors in the generated `contracts::topology`): readiness
+    /// fails while one is not running or its slot is missing or inactive, `/health/` says
+    /// `degraded`, and `/metrics` has `relay_connector_running`, `replication_slot_active`
+    /// and `replication_slot_retained_wal_bytes`.
+    pub fn watch_relays(&mut self, relays: impl IntoIterator<Item = Relay>) {
+        self.parts.health = self.parts.health.clone().with_relays(relays);
+    }
+
+    /// Binds `addr` now and serves `/health/`, `/health/live`, `/health/ready` and
+    /// `/metrics` there once the app runs: for a process without a REST API (a consumer-only
+    /// process), so that it is probed and scraped like the others. Call it after spawning
+    /// the consumers.
+    pub async fn serve_operations(&mut self, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (OPERATIONS_ADDR)"))?;
+        let bound = listener.local_addr().context("listener address")?;
+        let router = crate::health::operations_routes(self.parts.health.clone());
+        self.parts
+            .spawn_web_listener(router, listener, ServeSettings::default());
+        Ok(bound)
     }
 
     /// Registers the service's schemas in the background (the generated
@@ -173,13 +194,22 @@ impl Launch {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let bound = listener.local_addr().context("listener address")?;
+        // The probes beside the API, from the kit: the same on every process.
+        let router = router.merge(crate::health::probe_routes(self.parts.health.clone()));
         self.parts.spawn_web_listener(router, listener, settings);
         self.http_addr = Some(bound);
         Ok(bound)
     }
 
     /// The started service.
-    pub fn finish(self) -> App {
+    pub fn finish(mut self) -> App {
+        // Keeps the relay metrics current between probes.
+        let health = self.parts.health.clone();
+        let shutdown = self.shutdown.clone();
+        self.parts.spawn_background(async move {
+            health.watch(HEALTH_REFRESH, shutdown).await;
+            Ok(())
+        });
         App {
             name: self.name,
             parts: self.parts,
@@ -188,6 +218,9 @@ impl Launch {
         }
     }
 }
+
+/// How often the health report (and with it the relay metrics) is refreshed without probes.
+pub const HEALTH_REFRESH: Duration = Duration::from_secs(5);
 
 /// The pause before registration attempt `attempt + 1`: 0.5 s doubling to at most 30 s.
 /// Deterministic (one registration per process, so nothing to spread).

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::auth::{self, AuthConfigError, ConfiguredPassword, ConfiguredUser, ThrottlePolicy};
+use crate::health::HealthSettings;
 use crate::http::ServeSettings;
 
 /// Connection settings for the service's database, Kafka and the schema registry.
@@ -38,6 +39,24 @@ pub struct CommonConfig {
     )]
     pub schema_registry_url: String,
 
+    /// Kafka Connect's REST API: readiness and `/metrics` report the state of the connectors
+    /// that relay this service's events.
+    #[arg(
+        long,
+        env = "KAFKA_CONNECT_URL",
+        default_value = "http://127.0.0.1:8083"
+    )]
+    pub kafka_connect_url: String,
+
+    /// Milliseconds one health check (database, broker, registry, a connector, the slots) may
+    /// take before it counts as not ready.
+    #[arg(long, env = "HEALTH_CHECK_TIMEOUT_MS", default_value_t = 2000)]
+    pub health_check_timeout_ms: u64,
+
+    /// Milliseconds a health answer is reused: a flood of probes costs one check per period.
+    #[arg(long, env = "HEALTH_CACHE_MS", default_value_t = 1000)]
+    pub health_cache_ms: u64,
+
     /// Size of the database connection pool.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10)]
     pub database_pool_size: u32,
@@ -52,6 +71,17 @@ pub struct CommonConfig {
 pub const OPERATIONS_PORT_OFFSET: u16 = 100;
 
 impl CommonConfig {
+    /// What the health checks reach and how long they may take.
+    pub fn health_settings(&self) -> HealthSettings {
+        HealthSettings {
+            bootstrap_servers: self.kafka_bootstrap_servers.clone(),
+            registry_url: self.schema_registry_url.clone(),
+            connect_url: self.kafka_connect_url.clone(),
+            check_timeout: Duration::from_millis(self.health_check_timeout_ms),
+            cache_for: Duration::from_millis(self.health_cache_ms),
+        }
+    }
+
     /// Where a consumer-only process of the service on `service_port` serves `/health/` and
     /// `/metrics`.
     pub fn operations_addr(&self, service_port: u16) -> SocketAddr {
@@ -73,7 +103,11 @@ impl std::fmt::Debug for CommonConfig {
                 "schema_registry_url",
                 &redacted_url(&self.schema_registry_url),
             )
+            .field("kafka_connect_url", &redacted_url(&self.kafka_connect_url))
+            .field("health_check_timeout_ms", &self.health_check_timeout_ms)
+            .field("health_cache_ms", &self.health_cache_ms)
             .field("database_pool_size", &self.database_pool_size)
+            .field("operations_addr", &self.operations_addr)
             .finish()
     }
 }

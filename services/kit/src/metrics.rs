@@ -27,6 +27,10 @@ pub const OUTBOX_EVENTS_WRITTEN: &str = "outbox_events_written_total";
 pub const DB_POOL_IN_USE: &str = "db_pool_connections_in_use";
 pub const DB_POOL_IDLE: &str = "db_pool_connections_idle";
 pub const DB_POOL_MAX: &str = "db_pool_connections_max";
+pub const RELAY_CONNECTOR_RUNNING: &str = "relay_connector_running";
+pub const REPLICATION_SLOT_EXISTS: &str = "replication_slot_exists";
+pub const REPLICATION_SLOT_ACTIVE: &str = "replication_slot_active";
+pub const REPLICATION_SLOT_RETAINED_WAL: &str = "replication_slot_retained_wal_bytes";
 
 /// Request and processing durations: a request takes milliseconds, a retried one seconds.
 const DURATION_BUCKETS: &[f64] = &[
@@ -220,6 +224,24 @@ pub fn partition_lag(group: &str, topic: &str, partition: i32, lag: i64) {
         "partition" => partition.to_string(),
     )
     .set(lag as f64);
+}
+
+/// Whether the Debezium connector relaying this service's events and all its tasks run (1)
+/// or not (0: failed, paused, unknown to Connect, or Connect unreachable).
+pub fn relay_connector(connector: &str, running: bool) {
+    gauge!(RELAY_CONNECTOR_RUNNING, "connector" => connector.to_owned())
+        .set(f64::from(u8::from(running)));
+}
+
+/// A relay's replication slot: whether it exists, whether a connector streams from it, and
+/// the WAL it retains (0 while the slot is missing: nothing is retained for it).
+pub fn replication_slot(slot: &str, state: Option<&crate::health::SlotState>) {
+    gauge!(REPLICATION_SLOT_EXISTS, "slot" => slot.to_owned())
+        .set(f64::from(u8::from(state.is_some())));
+    gauge!(REPLICATION_SLOT_ACTIVE, "slot" => slot.to_owned())
+        .set(f64::from(u8::from(state.is_some_and(|s| s.active))));
+    let retained = state.and_then(|s| s.retained_wal_bytes).unwrap_or(0);
+    gauge!(REPLICATION_SLOT_RETAINED_WAL, "slot" => slot.to_owned()).set(retained as f64);
 }
 
 /// The seconds from `ce_time` (RFC 3339) to now; `None` when it does not parse.

@@ -128,26 +128,12 @@ impl ServiceParts {
             .spawn(async move { (Lifetime::Background, step.await) });
     }
 
-    /// Serves `/health/` and `/metrics` on `addr`: for a process without a REST API (a
-    /// consumer-only process), so that it can be probed and scraped like the others. Call it
-    /// after spawning the consumers, whose health it reports.
+    /// Serves `/health/`, `/health/live`, `/health/ready` and `/metrics` on `addr`: for a
+    /// process without a REST API (a consumer-only process), so that it can be probed and
+    /// scraped like the others. Call it after spawning the consumers, whose health it
+    /// reports.
     pub fn spawn_operations(&mut self, addr: SocketAddr) {
-        let health = self.health.clone();
-        let router = Router::new().route(
-            "/health/",
-            axum::routing::get(move || {
-                let health = health.clone();
-                async move {
-                    let health = health.check().await;
-                    let status = if health.is_ok() {
-                        axum::http::StatusCode::OK
-                    } else {
-                        axum::http::StatusCode::SERVICE_UNAVAILABLE
-                    };
-                    (status, axum::Json(health))
-                }
-            }),
-        );
+        let router = crate::health::operations_routes(self.health.clone());
         self.spawn_web(router, addr);
     }
 

@@ -1,6 +1,7 @@
 //! The person API: each change and its event in one transaction.
 
-use contract_runtime::{ApiError, RequestContext};
+use chrono::{DateTime, NaiveDate, Utc};
+use contract_runtime::{ApiError, RequestContext, Violation};
 use contracts::events;
 use contracts::person_api::*;
 use service_kit::conventions::UNKNOWN_DATE_OF_BIRTH;
@@ -59,6 +60,38 @@ pub fn canonical(row: &PersonRow) -> events::Person {
     }
 }
 
+/// The earliest date of birth the API accepts: the canonical event carries an unknown date
+/// of birth as [`UNKNOWN_DATE_OF_BIRTH`] (0001-01-01), so no real one may be that early.
+pub const EARLIEST_DATE_OF_BIRTH: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(date) => date,
+    None => panic!("1900-01-01 is a valid date"),
+};
+
+/// Why `date_of_birth` is refused on `today` (UTC), if it is: before
+/// [`EARLIEST_DATE_OF_BIRTH`] or in the future. The OpenAPI spec cannot bound a date-time,
+/// so this rule is the handler's.
+pub fn date_of_birth_violation(
+    date_of_birth: Option<DateTime<Utc>>,
+    today: NaiveDate,
+) -> Option<Violation> {
+    let date = date_of_birth?.date_naive();
+    let message = if date < EARLIEST_DATE_OF_BIRTH {
+        format!("must not be before {EARLIEST_DATE_OF_BIRTH}")
+    } else if date > today {
+        format!("must not be in the future (today is {today})")
+    } else {
+        return None;
+    };
+    Some(Violation::new("/body/date_of_birth", message))
+}
+
+fn check_date_of_birth(date_of_birth: Option<DateTime<Utc>>) -> Result<(), ApiError> {
+    match date_of_birth_violation(date_of_birth, Utc::now().date_naive()) {
+        Some(violation) => Err(ApiError::Invalid(vec![violation])),
+        None => Ok(()),
+    }
+}
+
 fn to_model(row: PersonRow) -> Person {
     Person {
         id: row.id,
@@ -112,6 +145,7 @@ impl PersonApi for PersonService {
         _context: RequestContext,
         body: PersonInput,
     ) -> Result<CreatePersonResponse, ApiError> {
+        check_date_of_birth(body.date_of_birth)?;
         let fields = PersonFields {
             first_name: &body.first_name,
             last_name: &body.last_name,
@@ -143,6 +177,7 @@ impl PersonApi for PersonService {
         params: ReplacePersonParams,
         body: PersonInput,
     ) -> Result<ReplacePersonResponse, ApiError> {
+        check_date_of_birth(body.date_of_birth)?;
         let fields = PersonFields {
             first_name: &body.first_name,
             last_name: &body.last_name,
@@ -161,6 +196,7 @@ impl PersonApi for PersonService {
         params: UpdatePersonParams,
         body: PersonPatch,
     ) -> Result<UpdatePersonResponse, ApiError> {
+        check_date_of_birth(body.date_of_birth.flatten())?;
         let row = self
             .change_and_publish(async |tx| {
                 let Some(current) = store::get_for_update(tx, params.id).await? else {
@@ -205,5 +241,41 @@ impl PersonApi for PersonService {
             .health
             .respond(HealthResponse::Ok, HealthResponse::ServiceUnavailable)
             .await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn dates_of_birth_from_1900_to_today_are_accepted() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 2).expect("date");
+        let at = |y, m, d, h| Some(Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap());
+        let cases = [
+            (None, None),
+            (at(1980, 2, 23, 0), None),
+            (at(1900, 1, 1, 0), None),
+            (at(2026, 12, 2, 23), None),
+            (at(1899, 12, 31, 23), Some("must not be before 1900-01-01")),
+            (at(1, 1, 1, 0), Some("must not be before 1900-01-01")),
+            (
+                at(2026, 12, 3, 0),
+                Some("must not be in the future (today is 2026-12-02)"),
+            ),
+        ];
+        for (date_of_birth, expected) in cases {
+            let violation = date_of_birth_violation(date_of_birth, today);
+            assert_eq!(
+                violation.as_ref().map(|v| v.message.as_str()),
+                expected,
+                "{date_of_birth:?}"
+            );
+            if let Some(violation) = violation {
+                assert_eq!(violation.pointer, "/body/date_of_birth");
+            }
+        }
     }
 }

@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use clap::Parser;
 use contracts::registry::register_person_schemas;
-use contracts::topology::person;
+use contracts::topology::{self, person};
 use service_kit::bootstrap::{App, Launch};
 use service_kit::config::{CommonConfig, HttpConfig};
 use service_kit::db;
+use service_kit::health::Relay;
 use service_kit::outbox::Outbox;
 
 pub use api::canonical;
@@ -40,6 +41,13 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     )
     .await?;
     launch.register_schemas(|registry| async move { register_person_schemas(&registry).await });
+    // The connectors relaying the person's events, with their slots, from the manifest.
+    let relays = topology::SYSTEM.connectors.iter();
+    launch.watch_relays(
+        relays
+            .filter(|c| c.service == person::NAME)
+            .map(|c| Relay::new(c.name, c.slot)),
+    );
     let outbox = Outbox::new(launch.codec()?);
     let service = api::PersonService::new(launch.pool(), outbox, launch.health());
     let router =

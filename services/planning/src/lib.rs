@@ -63,6 +63,12 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
                 config.http.serve_settings(),
             )
             .await?;
+    } else {
+        // A consumer-only process: probes and metrics on its operations port.
+        let port = config.http.addr(planning::PORT).port();
+        launch
+            .serve_operations(config.common.operations_addr(port))
+            .await?;
     }
     Ok(launch.finish())
 }
