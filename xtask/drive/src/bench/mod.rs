@@ -402,9 +402,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// `pid command` of a running `xtask chaos`, if any.
+/// `pid command` of a running `xtask chaos` of this checkout (another checkout's chaos run
+/// works on its own stack), if any.
 fn running_chaos() -> Option<String> {
     let own = std::process::id();
+    let root = crate::project_root();
     std::fs::read_dir("/proc").ok()?.find_map(|entry| {
         let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
         if pid == own {
@@ -416,7 +418,9 @@ fn running_chaos() -> Option<String> {
             .map(|w| String::from_utf8_lossy(w).into_owned())
             .collect();
         let is_xtask = words.iter().any(|w| w.ends_with("xtask") || w == "xtask");
-        (is_xtask && words.iter().any(|w| w == "chaos"))
+        let here =
+            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&root));
+        (is_xtask && here && words.iter().any(|w| w == "chaos"))
             .then(|| format!("pid {pid}: {}", words.join(" ")))
     })
 }
