@@ -3,9 +3,10 @@
 //! health (`/health/`, `/health/live`, `/health/ready`, relays) → the process's parts (consumers, web server) → an [`App`] that tests spawn
 //! in-process and `main` runs until a signal.
 //!
-//! A service's `build(config)` is a [`Launch`] with its own parts plugged in:
+//! A service's `build(config)` is a [`Launch`] with its own parts plugged in (in outline;
+//! `services/person/src/lib.rs` is the whole of it, compiled and tested):
 //!
-//! ```ignore
+//! ```text
 //! let mut launch = Launch::start(topology::person::NAME, &config.common, migrators).await?;
 //! launch.register_schemas(|registry| async move { register_person_schemas(&registry).await });
 //! let router = /* the generated router over the domain, with launch.health() */;
