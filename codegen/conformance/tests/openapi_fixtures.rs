@@ -30,3 +30,6 @@ mod inventory_3_1_api;
 #[allow(dead_code)]
 #[path = "openapi_fixtures/supported_api.rs"]
 mod supported_api;
+
+/// The toy handlers and the requests that drive them.
+mod serving;

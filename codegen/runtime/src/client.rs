@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::auth::{ApiKeyLocation, BasicCredentials, Requirement, SchemeKind, SecurityScheme};
 use crate::problem::{PROBLEM_JSON, Problem};
@@ -411,6 +412,33 @@ impl OutgoingRequest<'_> {
         self.content_type = "application/json";
         self.body = Some(serde_json::to_vec(body).map_err(ClientError::Encode));
         self
+    }
+
+    /// Sends `body` as `application/json` after `strip` removed what the contract keeps out
+    /// of requests (its `readOnly` properties, which the service sets).
+    pub fn json_without<T: Serialize + ?Sized>(mut self, body: &T, strip: fn(&mut Value)) -> Self {
+        self.content_type = "application/json";
+        self.body = Some(
+            serde_json::to_value(body)
+                .and_then(|mut value| {
+                    strip(&mut value);
+                    serde_json::to_vec(&value)
+                })
+                .map_err(ClientError::Encode),
+        );
+        self
+    }
+
+    /// [`json_without`](Self::json_without) if there is a body.
+    pub fn optional_json_without<T: Serialize + ?Sized>(
+        self,
+        body: Option<&T>,
+        strip: fn(&mut Value),
+    ) -> Self {
+        match body {
+            Some(body) => self.json_without(body, strip),
+            None => self,
+        }
     }
 
     /// Sends `body` as `application/json` if there is one.

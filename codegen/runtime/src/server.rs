@@ -562,12 +562,24 @@ impl IncomingRequest {
         Ok(Some(self.body.clone()))
     }
 
-    /// A `text/plain` body, which must be UTF-8 without NUL characters.
+    /// A `text/plain` body, which must be UTF-8 without NUL characters. A body declared as
+    /// another media type is refused with `415`; one without `Content-Type` is taken as text.
     pub fn text_body(
         &self,
         validator: &mut Validator,
         required: bool,
     ) -> Result<Option<String>, Problem> {
+        if !self.body.is_empty()
+            && let Some(content_type) = self.content_type.as_deref()
+            && !content_type
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .eq_ignore_ascii_case("text/plain")
+        {
+            return Err(unsupported_media_type("text/plain", Some(content_type)));
+        }
         let Some(bytes) = self.bytes_body(validator, required)? else {
             return Ok(None);
         };
@@ -735,6 +747,26 @@ pub fn status_in_class(status: StatusCode, digit: u16) -> StatusCode {
     } else {
         tracing::error!(%status, "the handler answered a status outside the contract's {digit}XX");
         StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// A JSON response of `body` after `strip` removed what the contract keeps out of responses
+/// (its `writeOnly` properties). A body that cannot be serialized is logged and answered with
+/// `500`.
+pub fn json_response_without<T: serde::Serialize>(
+    status: StatusCode,
+    body: &T,
+    strip: fn(&mut Value),
+) -> Response {
+    match serde_json::to_value(body) {
+        Ok(mut value) => {
+            strip(&mut value);
+            (status, axum::Json(value)).into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "the handler's response body cannot be serialized");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+        }
     }
 }
 

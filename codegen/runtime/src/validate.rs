@@ -367,6 +367,20 @@ impl Validator {
         }
     }
 
+    /// Records each of `names` present in `object`: `readOnly` properties are the service's
+    /// to set, so a request must not send them.
+    pub fn read_only(&mut self, object: &Map<String, Value>, at: &str, names: &[&str]) {
+        for name in names {
+            if object.contains_key(*name) {
+                self.push(
+                    &pointer(at, name),
+                    "is read-only: the service sets it, a request must not send it",
+                );
+            }
+        }
+    }
+
+    /// Records a value that is not a boolean.
     pub fn boolean(&mut self, value: &Value, at: &str) {
         if !value.is_boolean() {
             self.wrong_type(at, "a boolean", value);
@@ -792,8 +806,16 @@ fn compiled(pattern: &'static str) -> Option<regress::Regex> {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     patterns
         .entry(pattern)
-        .or_insert_with(|| regress::Regex::new(pattern).ok())
+        .or_insert_with(|| compile_pattern(pattern).ok())
         .clone()
+}
+
+/// An OpenAPI `pattern` as a regular expression with ECMA-262 semantics, look-around included.
+/// JSON Schema reads patterns in ECMA-262's Unicode mode (the `u` flag), where `\p{L}` is a
+/// letter; a pattern that is valid only outside that mode (`\-` outside a class, say) is read
+/// without it.
+pub fn compile_pattern(pattern: &str) -> Result<regress::Regex, regress::Error> {
+    regress::Regex::with_flags(pattern, "u").or_else(|_| regress::Regex::new(pattern))
 }
 
 #[cfg(test)]

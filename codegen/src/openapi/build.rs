@@ -17,6 +17,7 @@ use super::checks::{CheckContext, validator_name};
 use super::names::{
     child, doc_lines, field_ident, literal, pascal_case, pointer, snake_case, unraw,
 };
+use super::one_way::{Direction, OneWay, strip_fn_name};
 use super::shape::{Additional, Node, Shape, StringFormat};
 use crate::Result;
 
@@ -29,6 +30,8 @@ pub struct ApiModule {
     pub models: Vec<Model>,
     pub defaults: Vec<DefaultFn>,
     pub validators: Vec<ValidatorFn>,
+    /// Functions removing `readOnly` / `writeOnly` properties from JSON values.
+    pub one_way_fns: Vec<OneWayFn>,
     pub operations: Vec<Operation>,
     pub routes: Vec<Route>,
     pub trait_name: String,
@@ -97,6 +100,15 @@ pub struct DefaultFn {
 
 pub struct ValidatorFn {
     pub schema: String,
+    pub name: String,
+    pub body: String,
+}
+
+/// A function removing the `readOnly` (from requests) or `writeOnly` (from responses)
+/// properties of a schema from a JSON value.
+pub struct OneWayFn {
+    pub schema: String,
+    pub keyword: &'static str,
     pub name: String,
     pub body: String,
 }
@@ -287,6 +299,7 @@ struct Builder<'s> {
     patch_components: BTreeSet<String>,
     type_names: BTreeMap<String, String>,
     checks: CheckContext,
+    one_way: OneWay,
     schemes: BTreeMap<String, SchemeKind>,
     /// Schemes already reported as unsupported, so their uses add no errors of their own.
     rejected_schemes: BTreeSet<String>,
@@ -310,6 +323,7 @@ pub fn build(spec: &Spec, service: &str) -> Result<ApiModule> {
         patch_components: BTreeSet::new(),
         type_names: BTreeMap::new(),
         checks: CheckContext::default(),
+        one_way: OneWay::default(),
         schemes: BTreeMap::new(),
         rejected_schemes: BTreeSet::new(),
     };
@@ -320,6 +334,7 @@ pub fn build(spec: &Spec, service: &str) -> Result<ApiModule> {
     builder.component_models();
     let operations = builder.operations();
     let validators = builder.validators();
+    let one_way_fns = builder.one_way_fns();
     let routes = routes(&operations);
 
     let title = spec.doc.info.title.clone();
@@ -357,7 +372,7 @@ pub fn build(spec: &Spec, service: &str) -> Result<ApiModule> {
         .collect();
     let mut imports = builder.imports;
     imports.extend(builder.checks.imports);
-    if !validators.is_empty() {
+    if !validators.is_empty() || !one_way_fns.is_empty() {
         imports.insert("serde_json::Value".into());
         imports.insert("contract_runtime::validate::Validator".into());
     }
@@ -393,6 +408,7 @@ pub fn build(spec: &Spec, service: &str) -> Result<ApiModule> {
         models: builder.models,
         defaults: builder.defaults,
         validators,
+        one_way_fns,
         operations,
         routes,
         trait_name: format!("{}Api", pascal_case(service)),
@@ -759,7 +775,13 @@ impl<'s> Builder<'s> {
                 let mut alternatives = Vec::new();
                 let mut seen = BTreeSet::new();
                 for (index, alternative) in union.alternatives.iter().enumerate() {
+                    // A `title` names an inline alternative best (`title: id` → `Id`).
+                    let title = match &alternative.shape {
+                        Shape::Ref(_) => None,
+                        _ => self.title(&alternative.pointer),
+                    };
                     let variant = match &alternative.shape {
+                        _ if title.is_some() => pascal_case(title.as_deref().unwrap_or_default()),
                         Shape::Ref(component) => pascal_case(component),
                         Shape::String(s) if s.values.is_empty() => "String".to_string(),
                         Shape::Integer(_) => "Integer".to_string(),
@@ -1560,19 +1582,32 @@ impl<'s> Builder<'s> {
                 }
             };
             call_args.push_str(&format!(", {decode}"));
-            let client_body = match (body.kind, body.required) {
-                (BodyKind::Json { .. }, true) => ".json(body)",
-                (BodyKind::Json { .. }, false) => ".optional_json(body)",
-                (BodyKind::Form, true) => ".form(body)",
-                (BodyKind::Form, false) => ".optional_form(body)",
-                (BodyKind::Bytes, true) => ".bytes(body, \"application/octet-stream\")",
-                (BodyKind::Bytes, false) => ".optional_bytes(body, \"application/octet-stream\")",
-                (BodyKind::Text, true) => ".text(body)",
-                (BodyKind::Text, false) => ".optional_text(body)",
-                (BodyKind::Multipart, true) => ".multipart(body)",
-                (BodyKind::Multipart, false) => ".optional_multipart(body)",
+            let client_body = match (body.kind, body.required, &body.client_strip) {
+                (BodyKind::Json { .. }, true, Some(strip)) => {
+                    self.imports.insert("serde_json::Value".into());
+                    format!(".json_without(body, {strip})")
+                }
+                (BodyKind::Json { .. }, false, Some(strip)) => {
+                    self.imports.insert("serde_json::Value".into());
+                    format!(".optional_json_without(body, {strip})")
+                }
+                (kind, required, _) => match (kind, required) {
+                    (BodyKind::Json { .. }, true) => ".json(body)",
+                    (BodyKind::Json { .. }, false) => ".optional_json(body)",
+                    (BodyKind::Form, true) => ".form(body)",
+                    (BodyKind::Form, false) => ".optional_form(body)",
+                    (BodyKind::Bytes, true) => ".bytes(body, \"application/octet-stream\")",
+                    (BodyKind::Bytes, false) => {
+                        ".optional_bytes(body, \"application/octet-stream\")"
+                    }
+                    (BodyKind::Text, true) => ".text(body)",
+                    (BodyKind::Text, false) => ".optional_text(body)",
+                    (BodyKind::Multipart, true) => ".multipart(body)",
+                    (BodyKind::Multipart, false) => ".optional_multipart(body)",
+                }
+                .to_string(),
             };
-            client_calls.push(client_body.to_string());
+            client_calls.push(client_body);
             let arg = match (body.kind, body.required) {
                 (BodyKind::Bytes, true) => "body: Vec<u8>".to_string(),
                 (BodyKind::Bytes, false) => "body: Option<Vec<u8>>".to_string(),
@@ -2031,6 +2066,7 @@ impl<'s> Builder<'s> {
                     },
                     check,
                     form_fields,
+                    client_strip: None,
                 })
             }
             BodyKind::Bytes | BodyKind::Text => {
@@ -2051,6 +2087,7 @@ impl<'s> Builder<'s> {
                     },
                     check: String::new(),
                     form_fields: Vec::new(),
+                    client_strip: None,
                 })
             }
             _ => {
@@ -2065,9 +2102,16 @@ impl<'s> Builder<'s> {
                 self.checks.validator_arg = "&mut validator";
                 let check = self.checks.check(&node, "body", "\"/body\"");
                 self.checks.validator_arg = "validator";
+                let client_strip = if matches!(kind, BodyKind::Json { .. }) {
+                    self.one_way
+                        .strip_fn(&self.components, &node, Direction::Request)
+                } else {
+                    None
+                };
                 Ok(BodyPlan {
                     kind,
                     required,
+                    client_strip,
                     handler_type: if required {
                         ty.clone()
                     } else {
@@ -2260,6 +2304,8 @@ impl<'s> Builder<'s> {
         };
         // The body.
         let mut body: Option<(String, &'static str)> = None; // (type, json|bytes|text)
+        // What removes the `writeOnly` properties from a JSON body.
+        let mut strip: Option<String> = None;
         let mut problem_only = false;
         let types: Vec<String> = response.content.keys().cloned().collect();
         let json_type = types.iter().find(|t| {
@@ -2313,6 +2359,9 @@ impl<'s> Builder<'s> {
                         // A media type may give only `examples`: any JSON then.
                         None => Node::new(Shape::Any, &schema_at),
                     };
+                    strip = self
+                        .one_way
+                        .strip_fn(&self.components, &node, Direction::Response);
                     self.rust_type(&node, &format!("{type_prefix}{variant}Body"), true)?
                 }
                 "bytes" => {
@@ -2502,10 +2551,18 @@ impl<'s> Builder<'s> {
         };
         let response_expr = match &body {
             None => format!("{status_expr}.into_response()"),
-            Some((_, "json")) => {
-                plan.uses_json = true;
-                format!("({status_expr}, Json(body)).into_response()")
-            }
+            Some((_, "json")) => match &strip {
+                Some(strip) => {
+                    plan.imports
+                        .insert("contract_runtime::server::json_response_without".into());
+                    plan.imports.insert("serde_json::Value".into());
+                    format!("json_response_without({status_expr}, &body, {strip})")
+                }
+                None => {
+                    plan.uses_json = true;
+                    format!("({status_expr}, Json(body)).into_response()")
+                }
+            },
             Some((_, "bytes")) => {
                 plan.imports
                     .insert("contract_runtime::server::bytes_response".into());
@@ -2585,6 +2642,26 @@ impl<'s> Builder<'s> {
         Ok(Some(arm))
     }
 
+    /// The one-way property removers that bodies call, transitively.
+    fn one_way_fns(&mut self) -> Vec<OneWayFn> {
+        let mut functions = Vec::new();
+        let mut index = 0;
+        while index < self.one_way.called.len() {
+            let (direction, name) = self.one_way.called[index].clone();
+            index += 1;
+            let body = self
+                .one_way
+                .function_body(&self.components, &name, direction);
+            functions.push(OneWayFn {
+                schema: name.clone(),
+                keyword: direction.keyword(),
+                name: strip_fn_name(direction, &name),
+                body,
+            });
+        }
+        functions
+    }
+
     /// Validators of the components that request checks call, transitively.
     fn validators(&mut self) -> Vec<ValidatorFn> {
         let mut validators = Vec::new();
@@ -2637,6 +2714,8 @@ struct ParamsBuilder {
 struct BodyPlan {
     kind: BodyKind,
     required: bool,
+    /// What removes the `readOnly` properties from the body the client sends.
+    client_strip: Option<String>,
     /// The model type (for JSON and forms).
     rust_type: String,
     handler_type: String,

@@ -199,9 +199,10 @@ impl CheckContext {
         self.validator_arg = "validator";
         let mut alternatives = Vec::new();
         for (index, alternative) in union.alternatives.iter().enumerate() {
-            let label = match &alternative.shape {
-                Shape::Ref(component) => component.clone(),
-                _ => format!("alternative {}", index + 1),
+            let label = match (&alternative.title, &alternative.shape) {
+                (Some(title), _) => format!("`{title}`"),
+                (None, Shape::Ref(component)) => component.clone(),
+                (None, _) => format!("alternative {}", index + 1),
             };
             let check = match &alternative.shape {
                 Shape::Ref(component) => {
@@ -275,6 +276,19 @@ impl CheckContext {
             body.push(format!(
                 "validator.required(object, at, &[{}]);",
                 names.join(", ")
+            ));
+        }
+        // ... and refused when a request sends it.
+        let read_only: Vec<String> = object
+            .properties
+            .iter()
+            .filter(|(_, node)| node.read_only)
+            .map(|(name, _)| literal(name))
+            .collect();
+        if !read_only.is_empty() {
+            body.push(format!(
+                "validator.read_only(object, at, &[{}]);",
+                read_only.join(", ")
             ));
         }
         if matches!(object.additional, Additional::Forbidden) {

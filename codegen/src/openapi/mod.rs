@@ -9,6 +9,7 @@
 mod build;
 mod checks;
 mod names;
+mod one_way;
 mod shape;
 
 use std::cell::RefCell;

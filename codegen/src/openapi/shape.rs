@@ -16,6 +16,8 @@ pub struct Node {
     pub shape: Shape,
     pub nullable: bool,
     pub description: Option<String>,
+    /// `title`: names an alternative of a `oneOf`/`anyOf` in types and messages.
+    pub title: Option<String>,
     /// `default`, as JSON.
     pub default: Option<serde_json::Value>,
     /// `readOnly: true`: sent in responses only, so never required in a request.
@@ -265,6 +267,10 @@ impl Spec {
                 self.invalid(&child(pointer, "default"), format!("not JSON: {error}"))
             })?),
         };
+        let title = match object.get("title") {
+            Some(Value::String(text)) => Some(text.clone()),
+            _ => None,
+        };
         let read_only = self.flag(object, "readOnly", pointer)?;
         let write_only = self.flag(object, "writeOnly", pointer)?;
         let keys = self.keys(object, pointer)?;
@@ -290,6 +296,7 @@ impl Spec {
             shape,
             nullable,
             description: description.clone(),
+            title: title.clone(),
             default: default.clone(),
             read_only,
             write_only,
@@ -836,12 +843,15 @@ impl Spec {
         let pattern = match object.get("pattern") {
             None => None,
             Some(Value::String(pattern)) => {
-                regress::Regex::new(pattern).map_err(|error| {
-                    self.invalid(
-                        &child(pointer, "pattern"),
-                        format!("not a valid ECMA-262 regular expression: {error}"),
-                    )
-                })?;
+                // As the runtime compiles it: Unicode mode (`\p{L}`), else without it.
+                regress::Regex::with_flags(pattern, "u")
+                    .or_else(|_| regress::Regex::new(pattern))
+                    .map_err(|error| {
+                        self.invalid(
+                            &child(pointer, "pattern"),
+                            format!("not a valid ECMA-262 regular expression: {error}"),
+                        )
+                    })?;
                 Some(pattern.clone())
             }
             Some(_) => return Err(self.invalid(&child(pointer, "pattern"), "must be a string")),
@@ -1140,6 +1150,7 @@ impl Node {
             shape,
             nullable: false,
             description: None,
+            title: None,
             default: None,
             read_only: false,
             write_only: false,

@@ -143,7 +143,7 @@ pub type Name = String;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum NameOrId {
-    String(Uuid),
+    Id(Uuid),
     Name(Name),
 }
 
@@ -434,12 +434,12 @@ pub fn validate_name_or_id(value: &Value, at: &str, validator: &mut Validator) {
         at,
         &[
             (
-                "alternative 1",
+                "`id`",
                 (|value: &Value, at: &str, validator: &mut Validator| {
                     validator.string(value, at, StringRules::new().format(StringFormat::Uuid));
                 }) as Check,
             ),
-            ("Name", validate_name as Check),
+            ("`name`", validate_name as Check),
         ],
     );
 }

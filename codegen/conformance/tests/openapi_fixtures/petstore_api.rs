@@ -25,6 +25,7 @@ use contract_runtime::server::MultipartBody;
 use contract_runtime::server::bytes_response;
 use contract_runtime::server::decode_body;
 use contract_runtime::server::decode_params;
+use contract_runtime::server::json_response_without;
 use contract_runtime::server::required;
 use contract_runtime::server::status_in_class;
 use contract_runtime::server::text_response;
@@ -231,6 +232,8 @@ pub struct Owner {
     pub address: Address,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<std::net::Ipv4Addr>,
+    #[serde(rename = "serverV6", default, skip_serializing_if = "Option::is_none")]
+    pub server_v6: Option<std::net::Ipv6Addr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -327,6 +330,14 @@ pub struct CreatePetTooManyRequestsHeaders {
 /// The parameters of `showPetById`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShowPetByIdParams {
+    /// The id of the pet.
+    #[serde(rename = "petId")]
+    pub pet_id: u64,
+}
+
+/// The parameters of `updatePet`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdatePetParams {
     /// The id of the pet.
     #[serde(rename = "petId")]
     pub pet_id: u64,
@@ -435,6 +446,7 @@ pub enum CreatePetResponse {
     Conflict(Error),
     /// Too many pets added.
     TooManyRequests {
+        body: Error,
         headers: CreatePetTooManyRequestsHeaders,
     },
     /// A problem document.
@@ -451,9 +463,10 @@ impl IntoResponse for CreatePetResponse {
         match self {
             Self::Created(body) => (StatusCode::CREATED, Json(body)).into_response(),
             Self::Conflict(body) => (StatusCode::CONFLICT, Json(body)).into_response(),
-            Self::TooManyRequests { headers } => {
-                with_headers(StatusCode::TOO_MANY_REQUESTS.into_response(), &headers)
-            }
+            Self::TooManyRequests { body, headers } => with_headers(
+                (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response(),
+                &headers,
+            ),
             Self::Default { status, body } => (status, Json(body)).into_response(),
         }
     }
@@ -485,6 +498,24 @@ impl IntoResponse for ShowPetByIdResponse {
     }
 }
 
+/// The responses of `update_pet` that the handler chooses between; problem documents are
+/// [`ApiError`]s.
+// A response is built once and sent at once: boxing its larger bodies would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdatePetResponse {
+    /// The pet as stored.
+    Ok(Pet),
+}
+
+impl IntoResponse for UpdatePetResponse {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Ok(body) => (StatusCode::OK, Json(body)).into_response(),
+        }
+    }
+}
+
 /// The responses of `delete_pet` that the handler chooses between; problem documents are
 /// [`ApiError`]s.
 // A response is built once and sent at once: boxing its larger bodies would buy nothing.
@@ -495,6 +526,8 @@ pub enum DeletePetResponse {
     NoContent,
     /// Invalid pet value.
     BadRequest,
+    /// Not this caller's pet.
+    Forbidden(Error),
 }
 
 impl IntoResponse for DeletePetResponse {
@@ -502,6 +535,7 @@ impl IntoResponse for DeletePetResponse {
         match self {
             Self::NoContent => StatusCode::NO_CONTENT.into_response(),
             Self::BadRequest => StatusCode::BAD_REQUEST.into_response(),
+            Self::Forbidden(body) => (StatusCode::FORBIDDEN, Json(body)).into_response(),
         }
     }
 }
@@ -594,7 +628,9 @@ pub enum RegisterOwnerResponse {
 impl IntoResponse for RegisterOwnerResponse {
     fn into_response(self) -> Response {
         match self {
-            Self::Created(body) => (StatusCode::CREATED, Json(body)).into_response(),
+            Self::Created(body) => {
+                json_response_without(StatusCode::CREATED, &body, without_write_only_owner)
+            }
         }
     }
 }
@@ -707,6 +743,78 @@ pub fn validate_new_pet(value: &Value, at: &str, validator: &mut Validator) {
     }
 }
 
+/// Records every way `value`, found at `at`, breaks the `Pet` schema.
+pub fn validate_pet(value: &Value, at: &str, validator: &mut Validator) {
+    let Some(object) = validator.object(value, at) else {
+        return;
+    };
+    validator.required(object, at, &["name", "kind"]);
+    validator.read_only(object, at, &["id", "createdAt"]);
+    if let Some(value) = object.get("name") {
+        validator.string(
+            value,
+            &pointer(at, "name"),
+            StringRules::new()
+                .min_length(1)
+                .max_length(40)
+                .pattern("^(?!\\s)[\\p{L} .-]+(?<!\\s)$"),
+        );
+    }
+    if let Some(value) = object.get("tag") {
+        validator.string(value, &pointer(at, "tag"), StringRules::new());
+    }
+    if let Some(value) = object.get("kind") {
+        validate_animal(value, &pointer(at, "kind"), validator);
+    }
+    if let Some(value) = object.get("weightKg") {
+        validator.number(
+            value,
+            &pointer(at, "weightKg"),
+            NumberRules::new().exclusive_minimum(0.0).multiple_of(0.1),
+        );
+    }
+    if let Some(value) = object.get("ageMonths") {
+        validator.integer(
+            value,
+            &pointer(at, "ageMonths"),
+            IntegerRules::int16().minimum(0).multiple_of(1),
+        );
+    }
+    if let Some(value) = object.get("status") {
+        validate_pet_status(value, &pointer(at, "status"), validator);
+    }
+    if let Some(value) = object.get("vaccinated") {
+        validator.boolean(value, &pointer(at, "vaccinated"));
+    }
+    if let Some(value) = object.get("homepage") {
+        validator.string(
+            value,
+            &pointer(at, "homepage"),
+            StringRules::new().format(StringFormat::Uri),
+        );
+    }
+    if let Some(value) = object.get("chipCode") {
+        validator.string(value, &pointer(at, "chipCode"), StringRules::new());
+    }
+    if let Some(value) = object.get("callbackUrl") {
+        validator.string(
+            value,
+            &pointer(at, "callbackUrl"),
+            StringRules::new().format(StringFormat::Uri),
+        );
+    }
+    if let Some(value) = object.get("id") {
+        validator.integer(value, &pointer(at, "id"), IntegerRules::uint64());
+    }
+    if let Some(value) = object.get("createdAt") {
+        validator.string(
+            value,
+            &pointer(at, "createdAt"),
+            StringRules::new().format(StringFormat::DateTime),
+        );
+    }
+}
+
 /// Records every way `value`, found at `at`, breaks the `Owner` schema.
 pub fn validate_owner(value: &Value, at: &str, validator: &mut Validator) {
     let Some(object) = validator.object(value, at) else {
@@ -716,9 +824,11 @@ pub fn validate_owner(value: &Value, at: &str, validator: &mut Validator) {
     validator.only_properties(
         object,
         at,
-        &["email", "password", "address", "server", "host", "avatar"],
+        &[
+            "email", "password", "address", "server", "serverV6", "host", "avatar",
+        ],
     );
-    validator.property_count(object, at, Some(3), Some(6));
+    validator.property_count(object, at, Some(3), Some(7));
     if let Some(value) = object.get("email") {
         validator.string(
             value,
@@ -741,6 +851,13 @@ pub fn validate_owner(value: &Value, at: &str, validator: &mut Validator) {
             value,
             &pointer(at, "server"),
             StringRules::new().format(StringFormat::Ipv4),
+        );
+    }
+    if let Some(value) = object.get("serverV6") {
+        validator.string(
+            value,
+            &pointer(at, "serverV6"),
+            StringRules::new().format(StringFormat::Ipv6),
         );
     }
     if let Some(value) = object.get("host") {
@@ -766,7 +883,7 @@ pub fn validate_query(value: &Value, at: &str, validator: &mut Validator) {
         at,
         &[
             (
-                "alternative 1",
+                "`by name`",
                 (|value: &Value, at: &str, validator: &mut Validator| {
                     if let Some(object) = validator.object(value, at) {
                         validator.required(object, at, &["name"]);
@@ -777,7 +894,7 @@ pub fn validate_query(value: &Value, at: &str, validator: &mut Validator) {
                 }) as Check,
             ),
             (
-                "alternative 2",
+                "`by tags`",
                 (|value: &Value, at: &str, validator: &mut Validator| {
                     if let Some(object) = validator.object(value, at) {
                         validator.required(object, at, &["tags"]);
@@ -898,6 +1015,21 @@ pub fn validate_lines(value: &Value, at: &str, validator: &mut Validator) {
     }
 }
 
+/// Removes the `readOnly` properties of the `Pet` schema from `value`.
+fn without_read_only_pet(value: &mut Value) {
+    if let Some(object) = value.as_object_mut() {
+        object.remove("id");
+        object.remove("createdAt");
+    }
+}
+
+/// Removes the `writeOnly` properties of the `Owner` schema from `value`.
+fn without_write_only_owner(value: &mut Value) {
+    if let Some(object) = value.as_object_mut() {
+        object.remove("password");
+    }
+}
+
 /// The security schemes of the contract, by name.
 pub const SECURITY_SCHEMES: &[SecurityScheme] = &[
     SecurityScheme {
@@ -959,6 +1091,16 @@ pub trait PetstoreApi: Send + Sync + 'static {
         context: RequestContext,
         params: ShowPetByIdParams,
     ) -> impl Future<Output = Result<ShowPetByIdResponse, ApiError>> + Send;
+
+    /// `PUT /pets/{petId}`
+    ///
+    /// Replace a pet (its read-only fields are the shop's)
+    fn update_pet(
+        &self,
+        context: RequestContext,
+        params: UpdatePetParams,
+        body: Pet,
+    ) -> impl Future<Output = Result<UpdatePetResponse, ApiError>> + Send;
 
     /// `DELETE /pets/{petId}`
     fn delete_pet(
@@ -1038,7 +1180,9 @@ pub fn router_with_security<H: PetstoreApi>(handler: Arc<H>, security: Security)
         )
         .route(
             "/pets/{petId}",
-            axum::routing::get(handle_show_pet_by_id::<H>).delete(handle_delete_pet::<H>),
+            axum::routing::get(handle_show_pet_by_id::<H>)
+                .put(handle_update_pet::<H>)
+                .delete(handle_delete_pet::<H>),
         )
         .route(
             "/pets/{petId}/photo",
@@ -1203,6 +1347,39 @@ async fn handle_show_pet_by_id<H: PetstoreApi>(
     Ok(state
         .handler
         .show_pet_by_id(request.context, decode_params(params)?)
+        .await?)
+}
+
+/// `PUT /pets/{petId}`
+///
+/// Replace a pet (its read-only fields are the shop's)
+async fn handle_update_pet<H: PetstoreApi>(
+    State(state): State<RouterState<H>>,
+    request: Request,
+) -> Result<UpdatePetResponse, Rejection> {
+    let request = IncomingRequest::read_secured(
+        request,
+        &state.security,
+        SECURITY_SCHEMES,
+        &[&[("bearerAuth", &[])], &[("apiKeyHeader", &[])]],
+    )
+    .await?;
+    let mut validator = Validator::new();
+    let params = request.params(&[Param::path("petId", ParamKind::Integer)]);
+    match params.pointer("/path/petId") {
+        Some(value) => {
+            validator.integer(value, "/path/petId", IntegerRules::uint64());
+        }
+        None => validator.push("/path/petId", "is required"),
+    }
+    let body = request.json_body(&mut validator)?;
+    if let Some(body) = &body {
+        validate_pet(body, "/body", &mut validator);
+    }
+    validator.finish()?;
+    Ok(state
+        .handler
+        .update_pet(request.context, decode_params(params)?, decode_body(body)?)
         .await?)
 }
 
@@ -1506,6 +1683,7 @@ impl Client {
             StatusCode::CREATED => Ok(CreatePetResponse::Created(response.json()?)),
             StatusCode::CONFLICT => Ok(CreatePetResponse::Conflict(response.json()?)),
             StatusCode::TOO_MANY_REQUESTS => Ok(CreatePetResponse::TooManyRequests {
+                body: response.json()?,
                 headers: response.headers(&[Param::header("Retry-After", ParamKind::Integer)])?,
             }),
             status if !response.is_problem() => Ok(CreatePetResponse::Default {
@@ -1537,6 +1715,30 @@ impl Client {
         }
     }
 
+    /// `PUT /pets/{petId}`
+    ///
+    /// Replace a pet (its read-only fields are the shop's)
+    pub async fn update_pet(
+        &self,
+        pet_id: u64,
+        body: &Pet,
+    ) -> Result<UpdatePetResponse, ClientError> {
+        let response = self
+            .http
+            .request(Method::PUT, format!("/pets/{}", path_segment(&pet_id)))
+            .json_without(body, without_read_only_pet)
+            .security(
+                SECURITY_SCHEMES,
+                &[&[("bearerAuth", &[])], &[("apiKeyHeader", &[])]],
+            )
+            .send()
+            .await?;
+        match response.status {
+            StatusCode::OK => Ok(UpdatePetResponse::Ok(response.json()?)),
+            _ => Err(response.into_error()),
+        }
+    }
+
     /// `DELETE /pets/{petId}`
     pub async fn delete_pet(
         &self,
@@ -1556,6 +1758,7 @@ impl Client {
         match response.status {
             StatusCode::NO_CONTENT => Ok(DeletePetResponse::NoContent),
             StatusCode::BAD_REQUEST => Ok(DeletePetResponse::BadRequest),
+            StatusCode::FORBIDDEN => Ok(DeletePetResponse::Forbidden(response.json()?)),
             _ => Err(response.into_error()),
         }
     }
