@@ -540,23 +540,36 @@ impl Comparison {
 }
 
 /// Compares one entity: planning's row (state and applied-event count) against the ledger.
+///
+/// `republished` is how many events a repair may have published for the entity beyond its
+/// writes (a resync's full state, a connector's fresh snapshot): then the count may exceed
+/// the writes by that much, and may fall short of them — the repair replaces the events lost
+/// before it with one full state — but the state must match.
 pub fn judge<T: PartialEq + std::fmt::Debug>(
     what: &str,
     tracked: &Tracked<T>,
     planning: Option<&(T, i64)>,
+    republished: u64,
     comparison: &mut Comparison,
 ) {
     let expected_count = i64::try_from(tracked.upserts).unwrap_or(i64::MAX);
+    let most = i64::try_from(tracked.upserts.saturating_add(republished)).unwrap_or(i64::MAX);
+    let least = if republished > 0 { 1 } else { expected_count };
     match (&tracked.state, planning) {
         (None, None) => {}
         (None, Some(_)) => comparison
             .lost
             .push(format!("{what}: deleted in the source, present in planning")),
         (Some(_), None) => comparison.lost.push(format!("{what}: missing in planning")),
-        (Some(_), Some((_, applied))) if *applied > expected_count => comparison
-            .duplicated
-            .push(format!("{what}: {applied} events applied, {expected_count} published")),
-        (Some(want), Some((have, applied))) if want != have || *applied < expected_count => {
+        (Some(_), Some((_, applied))) if *applied > most => comparison.duplicated.push(format!(
+            "{what}: {applied} events applied, {expected_count} published{}",
+            if republished > 0 {
+                format!(" and up to {republished} republished")
+            } else {
+                String::new()
+            }
+        )),
+        (Some(want), Some((have, applied))) if want != have || *applied < least => {
             comparison.lost.push(format!(
                 "{what}: planning has {have:?} after {applied} events, the source {want:?} after {expected_count}"
             ))
@@ -566,7 +579,13 @@ pub fn judge<T: PartialEq + std::fmt::Debug>(
 }
 
 /// Compares every entity of `ledger` with planning's read model.
-pub async fn compare(ledger: &Ledger, planning: &PgPool) -> Result<Comparison> {
+/// `republished`: per person and per balance sheet, what a repair may have published beyond
+/// the writes (see [`judge`]).
+pub async fn compare(
+    ledger: &Ledger,
+    planning: &PgPool,
+    (republished_persons, republished_sheets): (u64, u64),
+) -> Result<Comparison> {
     let person_ids: Vec<Uuid> = ledger.persons.keys().copied().collect();
     let persons: Vec<(Uuid, String, String, Option<NaiveDate>, i64)> = sqlx::query_as(
         "SELECT id, first_name, last_name, date_of_birth, applied_events FROM person WHERE id = ANY($1)",
@@ -617,6 +636,7 @@ pub async fn compare(ledger: &Ledger, planning: &PgPool) -> Result<Comparison> {
             &format!("person {id}"),
             tracked,
             persons.get(id),
+            republished_persons,
             &mut comparison,
         );
     }
@@ -625,6 +645,7 @@ pub async fn compare(ledger: &Ledger, planning: &PgPool) -> Result<Comparison> {
             &format!("balance sheet {id}"),
             tracked,
             sheets.get(id),
+            republished_sheets,
             &mut comparison,
         );
     }
@@ -679,21 +700,52 @@ mod tests {
         let live = tracked(3, Some("v3"), None);
         let gone = tracked(2, None, None);
         let mut c = Comparison::default();
-        judge("ok", &live, Some(&("v3".to_string(), 3)), &mut c);
-        judge("ok-deleted", &gone, None, &mut c);
+        judge("ok", &live, Some(&("v3".to_string(), 3)), 0, &mut c);
+        judge("ok-deleted", &gone, None, 0, &mut c);
         assert!(c.clean());
-        judge("behind", &live, Some(&("v2".to_string(), 2)), &mut c);
-        judge("missing", &live, None, &mut c);
+        judge("behind", &live, Some(&("v2".to_string(), 2)), 0, &mut c);
+        judge("missing", &live, None, 0, &mut c);
         judge(
             "tombstone lost",
             &gone,
             Some(&("v2".to_string(), 2)),
+            0,
             &mut c,
         );
         // Right final state, but an earlier event never applied: still a loss.
-        judge("skipped", &live, Some(&("v3".to_string(), 2)), &mut c);
+        judge("skipped", &live, Some(&("v3".to_string(), 2)), 0, &mut c);
         assert_eq!(c.lost.len(), 4);
-        judge("twice", &live, Some(&("v3".to_string(), 4)), &mut c);
+        judge("twice", &live, Some(&("v3".to_string(), 4)), 0, &mut c);
         assert_eq!(c.duplicated.len(), 1);
+    }
+
+    #[test]
+    fn a_repair_may_republish_but_not_apply_more_nor_leave_a_wrong_state() {
+        let live = tracked(3, Some("v3"), None);
+        let gone = tracked(2, None, None);
+        // (planning's row, events the repair may have republished, lost, duplicated)
+        let cases = [
+            (Some(("v3", 3)), 1, 0, 0),
+            (Some(("v3", 4)), 1, 0, 0),
+            (Some(("v3", 5)), 2, 0, 0),
+            // Two writes lost in the gap, the resync's full state applied: repaired.
+            (Some(("v3", 1)), 1, 0, 0),
+            (Some(("v3", 5)), 1, 0, 1),
+            (Some(("v2", 3)), 1, 1, 0),
+            (None, 1, 1, 0),
+        ];
+        for (row, republished, lost, duplicated) in cases {
+            let mut c = Comparison::default();
+            let row = row.map(|(state, applied)| (state.to_string(), applied));
+            judge("e", &live, row.as_ref(), republished, &mut c);
+            assert_eq!(
+                (c.lost.len(), c.duplicated.len()),
+                (lost, duplicated),
+                "{row:?} with {republished} republished"
+            );
+        }
+        let mut c = Comparison::default();
+        judge("deleted", &gone, Some(&("v2".to_string(), 3)), 1, &mut c);
+        assert_eq!(c.lost.len(), 1);
     }
 }

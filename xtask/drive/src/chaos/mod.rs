@@ -51,10 +51,10 @@ fn watched_topics() -> Vec<&'static str> {
 
 #[derive(Args)]
 pub struct ChaosArgs {
-    /// CI mode: 350 writes at 15/s, every fault once, a few minutes in all.
+    /// CI mode: 440 writes at 15/s, every fault once, freezes of 15 s, about five minutes in all.
     #[arg(long)]
     short: bool,
-    /// Writes in total, split evenly across the faults (default 3500; 350 with --short). A
+    /// Writes in total, split evenly across the faults (default 4400; 440 with --short). A
     /// phase stops writing during its fault once the component is back, so fewer may go out.
     #[arg(long)]
     events: Option<u64>,
@@ -68,6 +68,10 @@ pub struct ChaosArgs {
     /// --short). Above the consumers' 10 s session timeout, groups lose their members.
     #[arg(long)]
     hold: Option<u64>,
+    /// Seconds a freeze lasts between SIGSTOP and SIGCONT (default 30; 15 with --short, still
+    /// above the consumers' 10 s session timeout, to keep CI's run short).
+    #[arg(long)]
+    freeze: Option<u64>,
     /// Only these faults, comma-separated (default: all, in the documented order).
     #[arg(long, value_enum, value_delimiter = ',')]
     faults: Vec<Fault>,
@@ -81,6 +85,7 @@ struct Run {
     info: StackInfo,
     rate: f64,
     hold: Duration,
+    freeze: Duration,
     converge_timeout: Duration,
     tag: String,
 }
@@ -89,9 +94,10 @@ pub fn run(args: ChaosArgs) -> Result<()> {
     let started = Instant::now();
     let config = StackConfig::from_env(&crate::project_root())?;
     let mode = if args.short { "short" } else { "long" };
-    let events = args.events.unwrap_or(if args.short { 350 } else { 3500 });
+    let events = args.events.unwrap_or(if args.short { 440 } else { 4400 });
     let rate = args.rate.unwrap_or(if args.short { 15.0 } else { 20.0 });
     let hold = args.hold.unwrap_or(if args.short { 5 } else { 10 });
+    let freeze = args.freeze.unwrap_or(if args.short { 15 } else { 30 });
     let seed = args.seed.unwrap_or_else(|| {
         u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default()
     });
@@ -106,6 +112,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
         events_requested: events,
         rate_per_second: rate,
         down_seconds: hold as f64,
+        freeze_seconds: freeze as f64,
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ..Default::default()
     };
@@ -123,6 +130,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
                 config: config.clone(),
                 rate,
                 hold: Duration::from_secs(hold),
+                freeze: Duration::from_secs(freeze),
                 converge_timeout: Duration::from_secs(args.converge_timeout),
                 tag: format!("chaos{:06x}", seed & 0xff_ffff),
             };
@@ -303,9 +311,12 @@ async fn run_phase(
     let before = writes / 4;
     let during = writes / 2;
     let after = writes - before - during;
-    let during_rate = run
-        .rate
-        .min(during as f64 / run.hold.as_secs_f64().max(1.0));
+    let hold = if fault.is_freeze() {
+        run.freeze
+    } else {
+        run.hold
+    };
+    let during_rate = run.rate.min(during as f64 / hold.as_secs_f64().max(1.0));
     generator.run(before, run.rate, None).await;
 
     let killed_at = Instant::now();
@@ -319,12 +330,11 @@ async fn run_phase(
         let (config, info) = (run.config.clone(), run.info.clone());
         blocking(move || fault.kill(&config, &info)).await?;
         println!(
-            "chaos: {} injected; holding {:?} under load",
-            fault.name(),
-            run.hold
+            "chaos: {} injected; holding {hold:?} under load",
+            fault.name()
         );
         let (recovered_tx, mut recovered_rx) = watch::channel(false);
-        let (config, info, hold) = (run.config.clone(), run.info.clone(), run.hold);
+        let (config, info) = (run.config.clone(), run.info.clone());
         let recovery = tokio::task::spawn_blocking(move || {
             std::thread::sleep(hold);
             let result = fault.recover(&config, &info);
@@ -351,9 +361,11 @@ async fn run_phase(
 
     // Catching up with what accumulated during the fault, without new load.
     settle_doubts(&mut generator.ledger, databases).await?;
+    let republications = fault.republications();
     let (_, converged_at) = wait_converged(
         &generator.ledger,
         databases,
+        republications,
         recovered_at + run.converge_timeout,
     )
     .await;
@@ -361,7 +373,7 @@ async fn run_phase(
     let restarted_at = if fault == Fault::Poison {
         recovered_at
     } else {
-        killed_at + run.hold
+        killed_at + hold
     };
     let restart_to_converged = converged_at.map(|at| (at - restarted_at).as_secs_f64());
 
@@ -371,6 +383,7 @@ async fn run_phase(
     let (comparison, settled_at) = wait_converged(
         &generator.ledger,
         databases,
+        republications,
         Instant::now() + run.converge_timeout,
     )
     .await;
@@ -416,6 +429,14 @@ async fn run_phase(
     println!("{}", reconciled.render(5).trim_end());
 
     let mut notes: Vec<String> = Vec::new();
+    if !phase_poison.is_empty() {
+        let kinds: Vec<&str> = phase_poison.iter().map(|p| p.kind).collect();
+        notes.push(format!(
+            "poison injected ({}): {}",
+            phase_poison.len(),
+            kinds.join(", ")
+        ));
+    }
     notes.extend(comparison.lost.iter().take(5).map(|l| format!("lost: {l}")));
     notes.extend(
         comparison
@@ -485,10 +506,11 @@ async fn settle_doubts(ledger: &mut load::Ledger, databases: &Databases) -> Resu
 async fn wait_converged(
     ledger: &load::Ledger,
     databases: &Databases,
+    republications: (u64, u64),
     deadline: Instant,
 ) -> (load::Comparison, Option<Instant>) {
     loop {
-        match load::compare(ledger, &databases.planning).await {
+        match load::compare(ledger, &databases.planning, republications).await {
             Ok(comparison) if comparison.clean() => return (comparison, Some(Instant::now())),
             Ok(comparison) if Instant::now() > deadline => return (comparison, None),
             Ok(_) => {}

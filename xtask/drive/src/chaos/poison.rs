@@ -1,6 +1,7 @@
 //! Poison: messages no consumer can ever handle, produced straight onto the public topics.
 //! Each must end in `<topic>.dlq` exactly once, with the documented headers and the right
-//! error class, while the partition moves on.
+//! error class, while the partition moves on: bytes no decoder reads, and valid Avro whose
+//! values or CloudEvents attributes break the contract.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use rand::rngs::StdRng;
 use rdkafka::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use service_kit::cloudevents::{self, AVRO_CONTENT_TYPE, Attributes};
 use service_kit::codec::{EventCodec, MAGIC_BYTE};
 use uuid::Uuid;
 
@@ -33,7 +35,102 @@ pub struct Poison {
     pub expected_class: &'static str,
 }
 
-/// Produces three poison messages onto each public entity topic.
+/// A CloudEvents header set of `T`'s (fresh id), as the outbox relay writes it.
+fn ce_headers<T: CanonicalEvent>() -> Vec<(&'static str, String)> {
+    let attributes = Attributes::new(T::EVENT_TYPE, T::SOURCE);
+    let mut headers = vec![
+        (cloudevents::ID, attributes.id.clone()),
+        (cloudevents::SOURCE, attributes.source.clone()),
+        (cloudevents::TYPE, attributes.event_type.clone()),
+        (cloudevents::SPECVERSION, attributes.specversion.clone()),
+        (cloudevents::CONTENT_TYPE, AVRO_CONTENT_TYPE.to_owned()),
+    ];
+    headers.extend(attributes.time_text().map(|time| (cloudevents::TIME, time)));
+    headers
+}
+
+/// One value that decodes but breaks the contract, with its headers.
+struct ValuePoison {
+    topic: &'static str,
+    key: String,
+    kind: &'static str,
+    value: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+/// The contract-breaking values of issue 14 (items 2 and 4): each decodes with its schema,
+/// and each must be dead-lettered as a contract violation, checked before anything is
+/// written (the e2e poison tests hold the same cases one by one).
+async fn value_poison(codec: &EventCodec) -> Result<Vec<ValuePoison>> {
+    let born = NaiveDate::from_ymd_opt(1980, 2, 23).context("a valid date")?;
+    let person = |first_name: String| events::Person {
+        id: Uuid::new_v4(),
+        first_name,
+        last_name: "Poison".into(),
+        date_of_birth: born,
+    };
+    let mut poison = Vec::new();
+    for (kind, event, headers) in [
+        (
+            "nul-in-first-name",
+            person("Poi\0son".into()),
+            ce_headers::<events::Person>(),
+        ),
+        (
+            "name-of-200-characters",
+            person("n".repeat(200)),
+            ce_headers::<events::Person>(),
+        ),
+        (
+            "without-ce-id",
+            person("Valid".into()),
+            ce_headers::<events::Person>()
+                .into_iter()
+                .filter(|(name, _)| *name != cloudevents::ID)
+                .collect(),
+        ),
+        (
+            "foreign-ce-type",
+            person("Valid".into()),
+            ce_headers::<events::Person>()
+                .into_iter()
+                .map(|(name, value)| {
+                    if name == cloudevents::TYPE {
+                        (name, events::BalanceSheet::EVENT_TYPE.to_owned())
+                    } else {
+                        (name, value)
+                    }
+                })
+                .collect(),
+        ),
+    ] {
+        poison.push(ValuePoison {
+            topic: events::Person::TOPIC,
+            key: event.key(),
+            kind,
+            value: codec.encode(&event).await?,
+            headers,
+        });
+    }
+    let sheet = events::BalanceSheet {
+        id: Uuid::new_v4(),
+        person_id: Uuid::new_v4(),
+        date_calculated: Utc::now(),
+        assets: i64::MIN,
+        liabilities: 0,
+    };
+    poison.push(ValuePoison {
+        topic: events::BalanceSheet::TOPIC,
+        key: sheet.key(),
+        kind: "assets-i64-min",
+        value: codec.encode(&sheet).await?,
+        headers: ce_headers::<events::BalanceSheet>(),
+    });
+    Ok(poison)
+}
+
+/// Produces three undecodable poison messages onto each public entity topic, and the five
+/// contract-breaking values of [`value_poison`].
 pub async fn inject(info: &StackInfo, rng: &mut StdRng) -> Result<Vec<Poison>> {
     let codec = EventCodec::new(&info.schema_registry_url)?;
     let producer: FutureProducer = ClientConfig::new()
@@ -99,6 +196,41 @@ pub async fn inject(info: &StackInfo, rng: &mut StdRng) -> Result<Vec<Poison>> {
                 expected_class,
             });
         }
+    }
+    for case in value_poison(&codec).await? {
+        let headers = case
+            .headers
+            .iter()
+            .fold(OwnedHeaders::new(), |headers, (name, value)| {
+                headers.insert(Header {
+                    key: name,
+                    value: Some(value.as_str()),
+                })
+            })
+            .insert(Header {
+                key: POISON_HEADER,
+                value: Some(case.kind),
+            });
+        let record = FutureRecord::to(case.topic)
+            .key(case.key.as_str())
+            .payload(case.value.as_slice())
+            .headers(headers);
+        producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map_err(|(error, _)| {
+                anyhow::anyhow!(
+                    "cannot produce {} poison to {}: {error}",
+                    case.kind,
+                    case.topic
+                )
+            })?;
+        poison.push(Poison {
+            topic: case.topic,
+            key: case.key,
+            kind: case.kind,
+            expected_class: "contract_violation",
+        });
     }
     Ok(poison)
 }

@@ -75,6 +75,8 @@ pub struct ChaosReport {
     pub events_requested: u64,
     pub rate_per_second: f64,
     pub down_seconds: f64,
+    /// How long each freeze lasted (SIGSTOP to SIGCONT).
+    pub freeze_seconds: f64,
     pub started_at: String,
     pub duration_seconds: f64,
     pub faults: Vec<FaultReport>,
@@ -98,13 +100,14 @@ impl ChaosReport {
     /// A Markdown table, one row per fault, and a verdict line.
     pub fn markdown(&self) -> String {
         let mut out = format!(
-            "Chaos run ({} mode, seed {}, {} events requested at {}/s, faults held {} s), \
-             started {}, took {:.0} s.\n\n",
+            "Chaos run ({} mode, seed {}, {} events requested at {}/s, faults held {} s, \
+             freezes {} s), started {}, took {:.0} s.\n\n",
             self.mode,
             self.seed,
             self.events_requested,
             self.rate_per_second,
             self.down_seconds,
+            self.freeze_seconds,
             self.started_at,
             self.duration_seconds
         );
