@@ -12,7 +12,8 @@
 //! - [`consumer`]: the consumer runtime: per-partition ordering, inbox de-duplication in the
 //!   effect's transaction, retries with backoff, dead letters, graceful shutdown.
 //! - [`auth`]: the API user (plaintext or argon2 hash, constant-time), throttled failures.
-//! - [`health`]: `/health/` checks of database, broker and registry.
+//! - [`health`]: `/health/`, `/health/live`, `/health/ready`: database, broker, registry
+//!   (optional), consumers, start-up steps and the relays (connectors, replication slots).
 //! - [`parts`]: a process's consumers and web server, run side by side until shutdown.
 //! - [`db`], [`shutdown`]: connection pool with migrations, and signal handling.
 //! - [`testing`]: a fresh database per in-process test on the stack's PostgreSQL.
