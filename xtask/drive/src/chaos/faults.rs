@@ -254,13 +254,23 @@ fn repair_slot_loss(config: &StackConfig, info: &StackInfo) -> Result<Resynced> 
         .enable_all()
         .build()
         .context("cannot start tokio")?;
+    let started = Instant::now();
     let dropped = runtime.block_on(drop_slots(&info.pg_superuser_url))?;
     println!("chaos: replication slots dropped: {}", dropped.join(", "));
     start_again(config, Component::Connect)?;
+    println!("chaos: Connect started after {:.1?}", started.elapsed());
     let connect = connectors::Connect::new(&info.kafka_connect_url);
     wait_connectors_failed(&connect, Duration::from_secs(180))?;
+    println!(
+        "chaos: every connector FAILED after {:.1?}",
+        started.elapsed()
+    );
     let recovered = ops::connectors::recover(&connect, Vec::new(), Duration::from_secs(120))?;
-    println!("chaos: recovered {}", recovered.join(", "));
+    println!(
+        "chaos: recovered {} after {:.1?}",
+        recovered.join(", "),
+        started.elapsed()
+    );
     // What the loss did, before the repair (in-flight events show up here too).
     let lost = runtime.block_on(async {
         let databases = ops::reconcile::Databases::connect(&crate::endpoints(info)).await?;
@@ -269,11 +279,13 @@ fn repair_slot_loss(config: &StackConfig, info: &StackInfo) -> Result<Resynced> 
         anyhow::Ok(ops::reconcile::Report::compare(&expected, &actual))
     })?;
     println!("chaos: before the resync: {}", lost.summary());
-    runtime.block_on(resync::resync(
+    let resynced = runtime.block_on(resync::resync(
         &crate::endpoints(info),
         Scope::Everything,
         500,
-    ))
+    ))?;
+    println!("chaos: resync done after {:.1?}", started.elapsed());
+    Ok(resynced)
 }
 
 /// Drops every manifest slot, retrying while a walsender of the killed Connect still holds
