@@ -5,9 +5,14 @@
 //! The workspace is copied to a scratch directory under this checkout's target directory,
 //! the fixture (`tests/fixtures/fourth_service/`) adds the manifest entry and
 //! `services/newsletter/`, the generator runs (the library behind `cargo xtask gen`) and
-//! `cargo check --offline` builds the new service. The scratch copy keeps its path and only
-//! rewrites files whose content changed, and the check shares this checkout's target
-//! directory, so a second run recompiles only what changed.
+//! `cargo check --offline` builds the new service and the rest of the workspace. The scratch
+//! copy keeps its path and only rewrites files whose content changed, and builds into a
+//! target directory of its own that it keeps, so a second run recompiles only what changed.
+//!
+//! Why not this checkout's target directory: cargo hashes a path package by its path
+//! relative to the workspace root, so a copy of the workspace shares every unit's name with
+//! the original, and a unit last built from one copy can be taken as fresh for the other
+//! (tried: an edit that breaks three crates "passed"). One target directory per copy.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -26,11 +31,8 @@ fn a_fourth_service_is_a_manifest_entry_and_a_folder() -> Result<()> {
     let root = xtask::project_root();
     let fixture = root.join("xtask").join(FIXTURE);
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let target_dir = tmp
-        .parent()
-        .context("the target directory above CARGO_TARGET_TMPDIR")?
-        .to_path_buf();
     let scratch = tmp.join("fourth-service");
+    let target_dir = tmp.join("fourth-service-target");
 
     // 1. The workspace as it is, and nothing else.
     let mut written = BTreeSet::new();
