@@ -6,8 +6,8 @@
 //! document cannot drift from the code: `gen --check` compares it like every generated file,
 //! and CI validates it with the official AsyncAPI parser and its Avro schema parser.
 //!
-//! - channels: one per topic, with the Kafka channel binding (topic, cleanup policy where the
-//!   manifest states one);
+//! - channels: one per topic, with the Kafka channel binding (topic, partitions, replicas and
+//!   cleanup policy, from `[[topic]]` in events.toml and `[[private_topic]]` in system.toml);
 //! - messages: one per event, the Avro schema as payload (`schemaFormat` for Avro 1.9.0), the
 //!   CloudEvents binary-mode headers, and the Kafka message binding (key, schema id in the
 //!   payload with Confluent framing, topic-name subject strategy);
@@ -61,7 +61,15 @@ pub fn generate_asyncapi(
             event.event_type.clone().into(),
             event_message(event, &schema, &schema_path)?,
         );
-        channels.insert(event.topic.clone().into(), event_channel(event));
+        let settings = manifest.topic(&event.topic).map(|topic| TopicSettings {
+            partitions: topic.partitions,
+            replicas: topic.replication_factor,
+            cleanup_policy: &topic.cleanup_policy,
+        });
+        channels.insert(
+            event.topic.clone().into(),
+            event_channel(event, settings.as_ref()),
+        );
         operations.insert(
             format!("{}_sends_{}", event.producer, event.event_type).into(),
             send_operation(event, system),
@@ -82,7 +90,11 @@ pub fn generate_asyncapi(
                     format = topic.format,
                 ),
                 &message,
-                Some(&topic.cleanup_policy),
+                Some(&TopicSettings {
+                    partitions: topic.partitions,
+                    replicas: topic.replication_factor,
+                    cleanup_policy: &topic.cleanup_policy,
+                }),
             ),
         );
         let table = system
@@ -230,15 +242,33 @@ fn servers() -> Value {
     )])
 }
 
-fn channel(topic: &str, description: &str, message: &str, cleanup_policy: Option<&str>) -> Value {
-    let binding = match cleanup_policy {
-        Some(policy) => kafka_binding([
+/// The Kafka settings a topic is created with, as the manifests declare them.
+struct TopicSettings<'a> {
+    partitions: u32,
+    replicas: u16,
+    cleanup_policy: &'a str,
+}
+
+fn channel(
+    topic: &str,
+    description: &str,
+    message: &str,
+    settings: Option<&TopicSettings<'_>>,
+) -> Value {
+    let binding = match settings {
+        Some(settings) => kafka_binding([
             ("topic", topic.into()),
+            ("partitions", u64::from(settings.partitions).into()),
+            ("replicas", u64::from(settings.replicas).into()),
             (
                 "topicConfiguration",
-                map([("cleanup.policy", Value::Sequence(vec![policy.into()]))]),
+                map([(
+                    "cleanup.policy",
+                    Value::Sequence(vec![settings.cleanup_policy.into()]),
+                )]),
             ),
         ]),
+        // A topic without `[[topic]]` settings: the document states none.
         None => kafka_binding([("topic", topic.into())]),
     };
     map([
@@ -259,7 +289,7 @@ fn channel(topic: &str, description: &str, message: &str, cleanup_policy: Option
     ])
 }
 
-fn event_channel(event: &EventSpec) -> Value {
+fn event_channel(event: &EventSpec, settings: Option<&TopicSettings<'_>>) -> Value {
     channel(
         &event.topic,
         &format!(
@@ -271,7 +301,7 @@ fn event_channel(event: &EventSpec) -> Value {
             event.compatibility
         ),
         &event.event_type,
-        None,
+        settings,
     )
 }
 
@@ -589,6 +619,21 @@ mod tests {
         for event in &manifest.events {
             let channel = &doc["channels"][event.topic.as_str()];
             assert_eq!(channel["address"].as_str(), Some(event.topic.as_str()));
+            // The topic's settings, as `[[topic]]` declares them.
+            let topic = manifest.topic(&event.topic).expect("declared");
+            let binding = &channel["bindings"]["kafka"];
+            assert_eq!(
+                binding["partitions"].as_u64(),
+                Some(u64::from(topic.partitions))
+            );
+            assert_eq!(
+                binding["replicas"].as_u64(),
+                Some(u64::from(topic.replication_factor))
+            );
+            assert_eq!(
+                binding["topicConfiguration"]["cleanup.policy"][0].as_str(),
+                Some(topic.cleanup_policy.as_str())
+            );
             let message = &doc["components"]["messages"][event.event_type.as_str()];
             assert_eq!(
                 message["payload"]["schemaFormat"].as_str(),

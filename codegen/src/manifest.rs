@@ -18,7 +18,32 @@ pub struct Manifest {
     /// Every canonical event, in file order.
     #[serde(rename = "event")]
     pub events: Vec<EventSpec>,
+    /// The Kafka settings of the events' topics (`[[topic]]`), in file order. A topic without
+    /// them has none in the manifest: the AsyncAPI channel then states none, and a system
+    /// manifest (`system.toml`) refuses it, since its topics are created from these settings.
+    #[serde(default, rename = "topic")]
+    pub topics: Vec<TopicSpec>,
 }
+
+/// `[[topic]]`: a public topic, one canonical events are published to, and the settings it is
+/// created with. The one place these facts are written: `contracts::topology::public_topics`,
+/// the AsyncAPI channel bindings and the stack's topic creation come from here.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    /// The topic, as the events' `topic` names it.
+    pub name: String,
+    /// Number of partitions: the unit of ordering (per key) and of consumer parallelism.
+    pub partitions: u32,
+    /// Copies of each partition the brokers keep.
+    pub replication_factor: u16,
+    /// Kafka `cleanup.policy`: `compact` (the latest value per key is kept, as entity-state
+    /// topics need) or `delete` (records expire).
+    pub cleanup_policy: String,
+}
+
+/// The cleanup policies a topic may declare.
+pub const CLEANUP_POLICIES: &[&str] = &["delete", "compact"];
 
 /// One canonical event type and its wire facts.
 #[derive(Debug, Clone, Deserialize)]
@@ -253,6 +278,50 @@ impl Manifest {
                 && s.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         };
+        let mut topic_names = BTreeSet::new();
+        for (i, topic) in self.topics.iter().enumerate() {
+            let at = |field: &str| format!("/topic/{i}{field}");
+            if !topic_names.insert(topic.name.as_str()) {
+                errors.push(CodegenError::invalid(
+                    file,
+                    at("/name"),
+                    format!("topic `{}` declared twice", topic.name),
+                ));
+            }
+            if !self.events.iter().any(|event| event.topic == topic.name) {
+                errors.push(
+                    CodegenError::invalid(
+                        file,
+                        at("/name"),
+                        format!("no event is published to topic `{}`", topic.name),
+                    )
+                    .with_fix(
+                        "remove it, or declare a topic that is not a contract in system.toml as a `[[private_topic]]`",
+                    ),
+                );
+            }
+            if topic.partitions == 0 {
+                errors.push(CodegenError::invalid(
+                    file,
+                    at("/partitions"),
+                    "a topic needs at least one partition",
+                ));
+            }
+            if topic.replication_factor == 0 {
+                errors.push(CodegenError::invalid(
+                    file,
+                    at("/replication_factor"),
+                    "a topic needs at least one replica",
+                ));
+            }
+            if !CLEANUP_POLICIES.contains(&topic.cleanup_policy.as_str()) {
+                errors.push(CodegenError::invalid(
+                    file,
+                    at("/cleanup_policy"),
+                    "cleanup_policy must be `delete` or `compact`",
+                ));
+            }
+        }
         for (i, event) in self.events.iter().enumerate() {
             let pointer = format!("/event/{i}");
             let invalid = |at: &str, what: String| {
@@ -321,6 +390,11 @@ impl Manifest {
         errors
     }
 
+    /// The settings of `topic`, if the manifest declares them.
+    pub fn topic(&self, topic: &str) -> Option<&TopicSpec> {
+        self.topics.iter().find(|t| t.name == topic)
+    }
+
     /// Producing services in name order, each with its events.
     pub fn producers(&self) -> Vec<(&str, Vec<&EventSpec>)> {
         let names: BTreeSet<&str> = self.events.iter().map(|e| e.producer.as_str()).collect();
@@ -328,5 +402,69 @@ impl Manifest {
             .into_iter()
             .map(|p| (p, self.events.iter().filter(|e| e.producer == p).collect()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT: &str = r#"
+[[event]]
+type = "opened"
+schema = "events/opened.avsc"
+topic = "accounts"
+key_field = "id"
+producer = "bank"
+source = "bank-service"
+compatibility = "FORWARD"
+"#;
+
+    fn problems(topics: &str) -> Vec<String> {
+        let text = format!("{EVENT}{topics}");
+        let manifest: Manifest = toml::from_str(&text).expect("well-formed TOML");
+        manifest
+            .problems(Path::new("events.toml"))
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn topic_settings_are_checked() {
+        let good = "[[topic]]\nname = \"accounts\"\npartitions = 6\nreplication_factor = 3\ncleanup_policy = \"compact\"\n";
+        assert_eq!(problems(good), Vec::<String>::new());
+        assert_eq!(problems(""), Vec::<String>::new(), "settings are optional");
+        let cases = [
+            (
+                "[[topic]]\nname = \"accounts\"\npartitions = 0\nreplication_factor = 1\ncleanup_policy = \"delete\"\n",
+                "events.toml#/topic/0/partitions: invalid contract: a topic needs at least one partition",
+            ),
+            (
+                "[[topic]]\nname = \"accounts\"\npartitions = 1\nreplication_factor = 0\ncleanup_policy = \"delete\"\n",
+                "events.toml#/topic/0/replication_factor: invalid contract: a topic needs at least one replica",
+            ),
+            (
+                "[[topic]]\nname = \"accounts\"\npartitions = 1\nreplication_factor = 1\ncleanup_policy = \"keep\"\n",
+                "events.toml#/topic/0/cleanup_policy: invalid contract: cleanup_policy must be `delete` or `compact`",
+            ),
+            (
+                "[[topic]]\nname = \"loans\"\npartitions = 1\nreplication_factor = 1\ncleanup_policy = \"delete\"\n",
+                "events.toml#/topic/0/name: invalid contract: no event is published to topic `loans`",
+            ),
+        ];
+        for (topics, expected) in cases {
+            let found = problems(topics);
+            assert_eq!(found.len(), 1, "{found:#?}");
+            assert!(found[0].starts_with(expected), "{found:#?}");
+        }
+        let twice = format!("{good}{good}");
+        assert!(
+            problems(&twice)
+                .iter()
+                .any(|p| p.contains("topic `accounts` declared twice")),
+            "{:#?}",
+            problems(&twice)
+        );
     }
 }

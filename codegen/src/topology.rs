@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::manifest::{CLEANUP_POLICIES, TopicSpec};
 use crate::{CodegenError, EventSpec, Manifest, Result};
 
 pub const SYSTEM_FILE: &str = "system.toml";
@@ -27,6 +28,8 @@ pub const SYSTEM_FILE: &str = "system.toml";
 pub struct System {
     pub services: Vec<Service>,
     pub subscriptions: Vec<Subscription>,
+    /// The events' topics with their settings (`[[topic]]` of events.toml, one per topic).
+    pub public_topics: Vec<TopicSpec>,
     pub private_topics: Vec<PrivateTopic>,
     pub connectors: Vec<Connector>,
 }
@@ -95,6 +98,10 @@ pub struct PrivateTopic {
     pub connector: String,
     /// Message format, e.g. `debezium-json`.
     pub format: String,
+    /// Number of partitions it is created with.
+    pub partitions: u32,
+    /// Copies of each partition the brokers keep.
+    pub replication_factor: u16,
     /// Kafka `cleanup.policy` (`delete` or `compact`).
     pub cleanup_policy: String,
 }
@@ -352,6 +359,28 @@ impl Checker<'_> {
             }
         }
 
+        // Public topics: the system creates every event's topic, so each has its settings.
+        let mut public_topics: Vec<TopicSpec> = Vec::new();
+        for (i, event) in manifest.events.iter().enumerate() {
+            if public_topics.iter().any(|t| t.name == event.topic) {
+                continue;
+            }
+            match manifest.topic(&event.topic) {
+                Some(topic) => public_topics.push(topic.clone()),
+                None => self.errors.push(
+                    CodegenError::invalid(
+                        contracts.join(crate::manifest::MANIFEST_FILE),
+                        format!("/event/{i}/topic"),
+                        format!("topic `{}` has no `[[topic]]` settings", event.topic),
+                    )
+                    .with_fix(format!(
+                        "add `[[topic]]` with `name = \"{}\"`, `partitions`, `replication_factor` and `cleanup_policy`",
+                        event.topic
+                    )),
+                ),
+            }
+        }
+
         // Private topics.
         let mut private_names = BTreeMap::new();
         let event_topics: BTreeSet<&str> =
@@ -398,7 +427,19 @@ impl Checker<'_> {
                 ),
                 Some(_) => {}
             }
-            if !matches!(topic.cleanup_policy.as_str(), "delete" | "compact") {
+            if topic.partitions == 0 {
+                self.error(
+                    format!("{at}/partitions"),
+                    "a topic needs at least one partition",
+                );
+            }
+            if topic.replication_factor == 0 {
+                self.error(
+                    format!("{at}/replication_factor"),
+                    "a topic needs at least one replica",
+                );
+            }
+            if !CLEANUP_POLICIES.contains(&topic.cleanup_policy.as_str()) {
                 self.error(
                     format!("{at}/cleanup_policy"),
                     "cleanup_policy must be `delete` or `compact`",
@@ -656,6 +697,7 @@ impl Checker<'_> {
         System {
             services: raw.services,
             subscriptions,
+            public_topics,
             private_topics: raw.private_topics,
             connectors,
         }
@@ -803,16 +845,32 @@ pub fn generate(system: &System) -> String {
         out.push_str("}\n");
     }
 
+    out.push_str("\n/// The topics canonical events are published to, with their settings (`[[topic]]` of\n/// events.toml).\npub mod public_topics {\n    use super::*;\n\n");
+    for topic in &system.public_topics {
+        let _ = writeln!(
+            out,
+            "    pub const {}: PublicTopic = PublicTopic {{ name: {}, partitions: {}, replication_factor: {}, cleanup_policy: {} }};\n",
+            upper(&topic.name),
+            lit(&topic.name),
+            topic.partitions,
+            topic.replication_factor,
+            lit(&topic.cleanup_policy)
+        );
+    }
+    out.push_str("}\n");
+
     out.push_str("\n/// Topics that are not contracts, each read only by its owner.\npub mod private_topics {\n    use super::*;\n\n");
     for topic in &system.private_topics {
         let _ = writeln!(
             out,
-            "    pub const {}: PrivateTopic = PrivateTopic {{ name: {}, owner: {}, connector: {}, format: {}, cleanup_policy: {} }};\n",
+            "    pub const {}: PrivateTopic = PrivateTopic {{ name: {}, owner: {}, connector: {}, format: {}, partitions: {}, replication_factor: {}, cleanup_policy: {} }};\n",
             upper(&topic.name),
             lit(&topic.name),
             lit(&topic.owner),
             lit(&topic.connector),
             lit(&topic.format),
+            topic.partitions,
+            topic.replication_factor,
             lit(&topic.cleanup_policy)
         );
     }
@@ -853,6 +911,11 @@ pub fn generate(system: &System) -> String {
             )
         })
         .collect();
+    let public_topics: Vec<String> = system
+        .public_topics
+        .iter()
+        .map(|t| format!("public_topics::{}", upper(&t.name)))
+        .collect();
     let topics: Vec<String> = system
         .private_topics
         .iter()
@@ -865,9 +928,10 @@ pub fn generate(system: &System) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "\n/// The whole topology, in manifest order.\npub const SYSTEM: System = System {{\n    services: &[{}],\n    subscriptions: &[{}],\n    private_topics: &[{}],\n    connectors: &[{}],\n}};",
+        "\n/// The whole topology, in manifest order.\npub const SYSTEM: System = System {{\n    services: &[{}],\n    subscriptions: &[{}],\n    public_topics: &[{}],\n    private_topics: &[{}],\n    connectors: &[{}],\n}};",
         services.join(", "),
         subscriptions.join(", "),
+        public_topics.join(", "),
         topics.join(", "),
         connectors.join(", ")
     );
@@ -1053,6 +1117,16 @@ pub enum SubscriptionKind {
     Cdc,
 }
 
+/// A topic canonical events are published to, and the settings it is created with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicTopic {
+    pub name: &'static str,
+    pub partitions: u32,
+    pub replication_factor: u16,
+    /// Kafka `cleanup.policy` (`compact` or `delete`).
+    pub cleanup_policy: &'static str,
+}
+
 /// A topic that is not a contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrivateTopic {
@@ -1060,6 +1134,8 @@ pub struct PrivateTopic {
     pub owner: &'static str,
     pub connector: &'static str,
     pub format: &'static str,
+    pub partitions: u32,
+    pub replication_factor: u16,
     pub cleanup_policy: &'static str,
 }
 
@@ -1091,6 +1167,7 @@ pub enum ConnectorRole {
 pub struct System {
     pub services: &'static [Service],
     pub subscriptions: &'static [Subscription],
+    pub public_topics: &'static [PublicTopic],
     pub private_topics: &'static [PrivateTopic],
     pub connectors: &'static [Connector],
 }
@@ -1144,6 +1221,76 @@ mod tests {
         assert_eq!(
             system.subscriptions_of("accounting").next().map(|s| s.kind),
             Some(SubscriptionKind::Cdc)
+        );
+    }
+
+    #[test]
+    fn every_topic_has_its_settings_from_the_manifests() {
+        let system = System::load(&contracts()).expect("valid");
+        let public: Vec<(&str, u32, u16, &str)> = system
+            .public_topics
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.partitions,
+                    t.replication_factor,
+                    t.cleanup_policy.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            public,
+            [
+                ("public_person_entity_events", 3, 1, "compact"),
+                ("public_balance_sheet_entity_events", 3, 1, "compact"),
+            ]
+        );
+        let private = &system.private_topics[0];
+        assert_eq!(
+            (
+                private.partitions,
+                private.replication_factor,
+                private.cleanup_policy.as_str()
+            ),
+            (3, 1, "delete")
+        );
+        let text = real().replace(
+            "partitions = 3\nreplication_factor = 1\ncleanup_policy = \"delete\"",
+            "partitions = 0\nreplication_factor = 0\ncleanup_policy = \"forever\"",
+        );
+        let errors = parse(&text).expect_err("invalid");
+        assert_eq!(
+            errors,
+            vec![
+                "system.toml#/private_topic/0/partitions: invalid contract: a topic needs at least one partition",
+                "system.toml#/private_topic/0/replication_factor: invalid contract: a topic needs at least one replica",
+                "system.toml#/private_topic/0/cleanup_policy: invalid contract: cleanup_policy must be `delete` or `compact`",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_event_topic_without_settings_is_refused_naming_the_fix() {
+        let contracts = contracts();
+        let text = std::fs::read_to_string(contracts.join(crate::manifest::MANIFEST_FILE))
+            .expect("events.toml");
+        let without = text.replace(
+            "[[topic]]\nname = \"public_balance_sheet_entity_events\"",
+            "[[unused]]\nname = \"public_balance_sheet_entity_events\"",
+        );
+        let cut = without.find("[[unused]]").expect("the second [[topic]]");
+        let manifest = Manifest::parse(&without[..cut], Path::new("events.toml")).expect("valid");
+        let errors = System::parse(&real(), Path::new("system.toml"), &contracts, &manifest)
+            .expect_err("refused");
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 1, "{messages:#?}");
+        assert!(
+            messages[0].contains("events.toml#/event/1/topic")
+                && messages[0]
+                    .contains("`public_balance_sheet_entity_events` has no `[[topic]]` settings")
+                && messages[0].contains("add `[[topic]]`"),
+            "{messages:#?}"
         );
     }
 

@@ -36,6 +36,16 @@ pub enum SubscriptionKind {
     Cdc,
 }
 
+/// A topic canonical events are published to, and the settings it is created with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicTopic {
+    pub name: &'static str,
+    pub partitions: u32,
+    pub replication_factor: u16,
+    /// Kafka `cleanup.policy` (`compact` or `delete`).
+    pub cleanup_policy: &'static str,
+}
+
 /// A topic that is not a contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrivateTopic {
@@ -43,6 +53,8 @@ pub struct PrivateTopic {
     pub owner: &'static str,
     pub connector: &'static str,
     pub format: &'static str,
+    pub partitions: u32,
+    pub replication_factor: u16,
     pub cleanup_policy: &'static str,
 }
 
@@ -74,6 +86,7 @@ pub enum ConnectorRole {
 pub struct System {
     pub services: &'static [Service],
     pub subscriptions: &'static [Subscription],
+    pub public_topics: &'static [PublicTopic],
     pub private_topics: &'static [PrivateTopic],
     pub connectors: &'static [Connector],
 }
@@ -199,6 +212,26 @@ pub mod planning {
     ];
 }
 
+/// The topics canonical events are published to, with their settings (`[[topic]]` of
+/// events.toml).
+pub mod public_topics {
+    use super::*;
+
+    pub const PUBLIC_PERSON_ENTITY_EVENTS: PublicTopic = PublicTopic {
+        name: "public_person_entity_events",
+        partitions: 3,
+        replication_factor: 1,
+        cleanup_policy: "compact",
+    };
+
+    pub const PUBLIC_BALANCE_SHEET_ENTITY_EVENTS: PublicTopic = PublicTopic {
+        name: "public_balance_sheet_entity_events",
+        partitions: 3,
+        replication_factor: 1,
+        cleanup_policy: "compact",
+    };
+}
+
 /// Topics that are not contracts, each read only by its owner.
 pub mod private_topics {
     use super::*;
@@ -208,6 +241,8 @@ pub mod private_topics {
         owner: "accounting",
         connector: "accounting_bal_sheet_cdc",
         format: "debezium-json",
+        partitions: 3,
+        replication_factor: 1,
         cleanup_policy: "delete",
     };
 }
@@ -260,6 +295,10 @@ pub const SYSTEM: System = System {
         planning::subscriptions::PERSON_ENTITY_STATE,
         planning::subscriptions::BALANCE_SHEET_CREATED,
         accounting::subscriptions::PRIVATE_ACCOUNTING_BAL_SHEET_CDC,
+    ],
+    public_topics: &[
+        public_topics::PUBLIC_PERSON_ENTITY_EVENTS,
+        public_topics::PUBLIC_BALANCE_SHEET_ENTITY_EVENTS,
     ],
     private_topics: &[private_topics::PRIVATE_ACCOUNTING_BAL_SHEET_CDC],
     connectors: &[

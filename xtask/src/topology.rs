@@ -9,10 +9,6 @@ use anyhow::{Context, Result, anyhow};
 use codegen::Manifest;
 use codegen::topology::System;
 
-/// `cleanup.policy` of the public entity topics: they carry the latest full state per entity
-/// id (the architecture's invariant), so they are compacted.
-pub const ENTITY_TOPIC_CLEANUP: &str = "compact";
-
 /// The parsed manifests.
 #[derive(Debug, Clone)]
 pub struct Topology {
@@ -20,10 +16,13 @@ pub struct Topology {
     pub events: Manifest,
 }
 
-/// A topic the stack creates before any connector produces into it.
+/// A topic the stack creates before any connector produces into it, with the settings the
+/// manifests declare (`[[topic]]` in events.toml, `[[private_topic]]` in system.toml).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackTopic {
     pub name: String,
+    pub partitions: u32,
+    pub replication_factor: u16,
     pub cleanup_policy: String,
 }
 
@@ -67,24 +66,22 @@ impl Topology {
         Ok(databases)
     }
 
-    /// The public entity topics (compacted) and the private topics (with their declared
-    /// cleanup policy), each once.
+    /// The public topics and the private topics, each once, with their declared settings
+    /// (the system manifest's loader has checked that every event's topic has them).
     pub fn stack_topics(&self) -> Vec<StackTopic> {
-        let mut topics: Vec<StackTopic> = Vec::new();
-        let public = self.events.events.iter().map(|event| StackTopic {
-            name: event.topic.clone(),
-            cleanup_policy: ENTITY_TOPIC_CLEANUP.to_owned(),
+        let public = self.system.public_topics.iter().map(|topic| StackTopic {
+            name: topic.name.clone(),
+            partitions: topic.partitions,
+            replication_factor: topic.replication_factor,
+            cleanup_policy: topic.cleanup_policy.clone(),
         });
         let private = self.system.private_topics.iter().map(|topic| StackTopic {
             name: topic.name.clone(),
+            partitions: topic.partitions,
+            replication_factor: topic.replication_factor,
             cleanup_policy: topic.cleanup_policy.clone(),
         });
-        for topic in public.chain(private) {
-            if !topics.iter().any(|known| known.name == topic.name) {
-                topics.push(topic);
-            }
-        }
-        topics
+        public.chain(private).collect()
     }
 }
 
@@ -97,28 +94,38 @@ mod tests {
     }
 
     #[test]
-    fn the_stack_topics_are_the_event_topics_compacted_and_the_private_ones() -> Result<()> {
+    fn the_stack_topics_are_the_event_topics_and_the_private_ones_as_declared() -> Result<()> {
         let topology = this_repository()?;
         let topics = topology.stack_topics();
         for event in &topology.events.events {
+            let declared = topology
+                .events
+                .topic(&event.topic)
+                .with_context(|| format!("events.toml declares no [[topic]] {}", event.topic))?;
             assert!(
-                topics
-                    .iter()
-                    .any(|t| t.name == event.topic && t.cleanup_policy == "compact"),
+                topics.contains(&StackTopic {
+                    name: declared.name.clone(),
+                    partitions: declared.partitions,
+                    replication_factor: declared.replication_factor,
+                    cleanup_policy: declared.cleanup_policy.clone(),
+                }),
                 "{} missing from {topics:?}",
                 event.topic
             );
+            // Entity-state topics keep the latest state per id: compacted.
+            assert_eq!(declared.cleanup_policy, "compact", "{}", event.topic);
         }
         for private in &topology.system.private_topics {
             assert!(topics.contains(&StackTopic {
                 name: private.name.clone(),
+                partitions: private.partitions,
+                replication_factor: private.replication_factor,
                 cleanup_policy: private.cleanup_policy.clone(),
             }));
         }
-        assert_eq!(
-            topics.len(),
-            topology.events.events.len() + topology.system.private_topics.len()
-        );
+        let names: std::collections::BTreeSet<&str> =
+            topics.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names.len(), topics.len(), "a topic is listed twice");
         Ok(())
     }
 

@@ -17,7 +17,9 @@ use crate::problem::Problem;
 /// A user name and password from an `Authorization: Basic ...` header.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BasicCredentials {
+    /// The user name (before the first `:`).
     pub username: String,
+    /// The password.
     pub password: String,
 }
 
@@ -31,6 +33,7 @@ impl std::fmt::Debug for BasicCredentials {
 }
 
 impl BasicCredentials {
+    /// Credentials of `username` with `password`.
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
         Self {
             username: username.into(),
@@ -60,6 +63,7 @@ impl BasicCredentials {
 
 /// Decides whether credentials are good; supplied by the service to the generated router.
 pub trait Authenticator: Send + Sync + 'static {
+    /// Whether `credentials` are good.
     fn authenticate(&self, credentials: &BasicCredentials) -> bool;
 
     /// The realm named in `WWW-Authenticate`.
@@ -87,8 +91,11 @@ pub trait ApiKeyAuthenticator: Send + Sync + 'static {
 /// Where an API key travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiKeyLocation {
+    /// A request header named by the scheme.
     Header,
+    /// A query parameter named by the scheme.
     Query,
+    /// A cookie named by the scheme.
     Cookie,
 }
 
@@ -101,7 +108,9 @@ pub enum SchemeKind {
     Bearer,
     /// A key in the header, query parameter or cookie named `name`.
     ApiKey {
+        /// Where it travels.
         location: ApiKeyLocation,
+        /// The header, query parameter or cookie name.
         name: &'static str,
     },
 }
@@ -109,7 +118,9 @@ pub enum SchemeKind {
 /// A security scheme of a contract (`components/securitySchemes/<name>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecurityScheme {
+    /// Its name under `components/securitySchemes`.
     pub name: &'static str,
+    /// How its credentials travel.
     pub kind: SchemeKind,
 }
 
@@ -359,6 +370,7 @@ pub struct SingleUser {
 }
 
 impl SingleUser {
+    /// Accepts exactly `username` with `password` (compared in constant time).
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
         Self {
             credentials: BasicCredentials::new(username, password),

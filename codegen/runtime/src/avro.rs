@@ -1,4 +1,3 @@
-#![warn(missing_docs)]
 //! Serde adapters between Rust types and Avro logical types, used by the generated event
 //! records through `#[serde(with = "...")]` (a plain logical-type field) or, for logical types
 //! inside arrays, maps and unions, through [`serialize`]/[`deserialize`] with an [`Adapter`]

@@ -19,20 +19,38 @@ use crate::server::{ArrayStyle, MultipartBody, Param, typed_param};
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot encode the request body: {0}")]
+    /// The request body could not be serialized.
     Encode(#[source] serde_json::Error),
+    /// The base URL and path do not make a URL.
     #[error("invalid URL `{url}`: {message}")]
-    Url { url: String, message: String },
+    Url {
+        /// The text that is not a URL.
+        url: String,
+        /// Why not.
+        message: String,
+    },
     #[error("request failed: {0}")]
+    /// No answer: connection refused, timeout, or a body that could not be read.
     Transport(#[from] reqwest::Error),
     /// The service answered with a problem document (`400`, `401`, `404`, ...).
     #[error("the service refused the request: {0}")]
     Problem(Problem),
     /// A status the contract does not list, without a problem document.
     #[error("unexpected status {status}: {body}")]
-    UnexpectedStatus { status: StatusCode, body: String },
+    UnexpectedStatus {
+        /// The status answered.
+        status: StatusCode,
+        /// The body, as text.
+        body: String,
+    },
     /// A listed status whose body does not match the contract.
     #[error("cannot decode the {status} response: {message}")]
-    Decode { status: StatusCode, message: String },
+    Decode {
+        /// The status answered.
+        status: StatusCode,
+        /// Why the body or headers do not decode.
+        message: String,
+    },
 }
 
 impl ClientError {
@@ -46,6 +64,7 @@ impl ClientError {
         }
     }
 
+    /// The problem document the service answered with, if it did.
     pub fn problem(&self) -> Option<&Problem> {
         match self {
             Self::Problem(problem) => Some(problem),
@@ -57,10 +76,15 @@ impl ClientError {
 /// One request and its response, as shown to an observer (see [`HttpClient::with_observer`]).
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// The request's method.
     pub method: Method,
+    /// The full URL called, query included.
     pub url: String,
+    /// The request body as text, if there was one.
     pub request_body: Option<String>,
+    /// The status answered.
     pub status: StatusCode,
+    /// The response body as text (possibly empty).
     pub response_body: String,
 }
 
@@ -157,6 +181,7 @@ impl HttpClient {
         self
     }
 
+    /// The base URL requests go to (without a trailing `/`).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -455,6 +480,7 @@ impl OutgoingRequest<'_> {
         self
     }
 
+    /// Sends the request and reads the whole response.
     pub async fn send(self) -> Result<ReceivedResponse, ClientError> {
         let raw_url = format!("{}{}", self.client.base_url, self.path);
         let mut url = reqwest::Url::parse(&raw_url).map_err(|error| ClientError::Url {
@@ -529,10 +555,13 @@ impl OutgoingRequest<'_> {
 /// A response read into memory.
 #[derive(Debug, Clone)]
 pub struct ReceivedResponse {
+    /// The status.
     pub status: StatusCode,
+    /// The `Content-Type`, if any.
     pub content_type: Option<String>,
     /// Header names (lower case) and values, in order.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Vec<u8>,
 }
 

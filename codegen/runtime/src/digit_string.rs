@@ -29,6 +29,7 @@ where
     T::try_from(integer).map_err(|_| serde::de::Error::custom("integer out of range"))
 }
 
+/// Deserializes an integer field that may arrive as a JSON string of digits (`x-accept-digit-string`).
 pub fn deserialize<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
@@ -37,6 +38,7 @@ where
     to_integer::<D, T>(NumberOrDigits::deserialize(deserializer)?)
 }
 
+/// Deserializes an optional integer field that may arrive as a JSON string of digits.
 pub fn deserialize_option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Serializes `Some(None)` as `null` and `Some(Some(v))` as `v` (`None` is skipped by `skip_serializing_if`).
 pub fn serialize<S, T>(value: &Option<Option<T>>, serializer: S) -> Result<S::Ok, S::Error>
 where
     S: Serializer,
@@ -19,6 +20,7 @@ where
     }
 }
 
+/// Deserializes a present `null` as `Some(None)` and a value as `Some(Some(v))`; an absent field is `None` through `#[serde(default)]`.
 pub fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,

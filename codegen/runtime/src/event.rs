@@ -1,4 +1,3 @@
-#![warn(missing_docs)]
 //! What every canonical event type knows about itself, implemented by the generated records.
 
 use serde::Serialize;

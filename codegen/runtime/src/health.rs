@@ -7,28 +7,36 @@ use serde::{Deserialize, Serialize};
 /// Overall readiness and one entry per dependency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
+    /// `ok` when every check is ready.
     pub status: HealthStatus,
+    /// Each dependency by name.
     pub checks: BTreeMap<String, Check>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+/// The overall readiness in a health document.
 pub enum HealthStatus {
+    /// Ready to serve.
     Ok,
     /// Everything the service needs is ready; an optional dependency is not.
     Degraded,
+    /// Not ready: a dependency is down.
     Unavailable,
 }
 
 /// The readiness of one dependency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
+    /// Whether the dependency answers.
     pub ready: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Why not, when it does not.
     pub detail: Option<String>,
 }
 
 impl Check {
+    /// A dependency that answers.
     pub fn ready() -> Self {
         Self {
             ready: true,
@@ -36,6 +44,7 @@ impl Check {
         }
     }
 
+    /// A dependency that does not, and why.
     pub fn not_ready(detail: impl Into<String>) -> Self {
         Self {
             ready: false,
@@ -55,6 +64,7 @@ impl Health {
         Self { status, checks }
     }
 
+    /// Whether every check is ready.
     pub fn is_ok(&self) -> bool {
         self.status == HealthStatus::Ok
     }

@@ -1,7 +1,9 @@
 //! Support code for the crate generated from `contracts/` (`generated/`).
 //!
 //! Generated code stays small and readable by calling into these hand-written, tested pieces,
-//! the way progenitor-generated clients lean on `progenitor-client`.
+//! the way progenitor-generated clients lean on `progenitor-client`. This crate is the
+//! toolkit's public API: every public item is documented (`missing_docs` is denied).
+#![deny(missing_docs)]
 
 pub mod auth;
 pub mod client;

@@ -12,10 +12,12 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub struct Violation {
     /// JSON pointer into the request: `/path/id`, `/query/page`, `/body/first_name`.
     pub pointer: String,
+    /// What is wrong there.
     pub message: String,
 }
 
 impl Violation {
+    /// A violation at `pointer` saying `message`.
     pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             pointer: pointer.into(),
@@ -35,12 +37,17 @@ impl std::fmt::Display for Violation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     #[serde(rename = "type", default = "about_blank")]
+    /// `type`: a URI naming the kind of problem (`about:blank` for plain HTTP statuses).
     pub problem_type: String,
+    /// `title`: the status's reason phrase.
     pub title: String,
+    /// `status`: the HTTP status code.
     pub status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `detail`: what happened, for people.
     pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `errors`: each violation with its JSON pointer (a `400`'s).
     pub errors: Option<Vec<Violation>>,
 }
 
@@ -63,6 +70,7 @@ impl Problem {
         }
     }
 
+    /// The problem with `detail` set.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self

@@ -4,33 +4,72 @@
 //! Small on purpose: registration needs three calls, and `schema_registry_converter` (used for
 //! encoding and decoding) has no call for setting a subject's compatibility level. The
 //! compatibility gate (`cargo xtask compat --registry`) also reads a subject's versions here.
+//!
+//! Subjects are named by the event's subject strategy (`<topic>-value`, the record's full name,
+//! or `<topic>-<full name>`); the generated `register_<service>_schemas` passes each event's
+//! [`CanonicalEvent::SUBJECT`](crate::event::CanonicalEvent::SUBJECT) to [`register_all`].
 
 use std::fmt;
 use std::time::Duration;
 
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
+/// Characters escaped in a subject used as a path segment (the record-name strategies put
+/// dots in subjects, which stay; anything with meaning in a URL is escaped).
+const SUBJECT_SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'?')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'^')
+    .add(b'[')
+    .add(b']');
+
+/// Why a registry call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// No answer: the registry is down, or the URL is wrong.
     #[error("schema registry at {url} is unreachable: {source}")]
     Unreachable {
+        /// The URL called.
         url: String,
+        /// What the HTTP client reported.
         #[source]
         source: reqwest::Error,
     },
+    /// An answer with an error status: `409` for a schema the subject's level forbids, `422`
+    /// for an invalid schema, `5xx` when the registry is in trouble.
     #[error("schema registry refused {what} for subject `{subject}` ({status}): {body}")]
     Refused {
+        /// The call, e.g. `registration`.
         what: &'static str,
+        /// The subject it concerned.
         subject: String,
+        /// The HTTP status.
         status: u16,
+        /// The registry's error document, as text.
         body: String,
     },
+    /// A success status whose body is not what the Confluent API describes.
     #[error(
         "schema registry sent an unexpected answer to {what} for subject `{subject}`: {source}"
     )]
     BadAnswer {
+        /// The call, e.g. `registration`.
         what: &'static str,
+        /// The subject it concerned.
         subject: String,
+        /// Why the body could not be read.
         #[source]
         source: reqwest::Error,
     },
@@ -48,16 +87,23 @@ impl RegistryError {
     }
 }
 
-/// Confluent Schema Registry compatibility levels.
+/// Confluent Schema Registry compatibility levels: what a subject's next version must satisfy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Compatibility {
+    /// No check.
     None,
+    /// Readers of the new version read data of the previous one.
     Backward,
+    /// Readers of the new version read data of every earlier one.
     BackwardTransitive,
+    /// Readers of the previous version read data of the new one.
     Forward,
+    /// Readers of every earlier version read data of the new one.
     ForwardTransitive,
+    /// Backward and forward against the previous version.
     Full,
+    /// Backward and forward against every earlier version.
     FullTransitive,
 }
 
@@ -74,15 +120,20 @@ impl fmt::Display for Compatibility {
 /// One subject to register: its schema and the level its future versions must satisfy.
 #[derive(Debug, Clone, Copy)]
 pub struct Registration {
+    /// The subject, named by the event's subject strategy.
     pub subject: &'static str,
+    /// The Avro schema (JSON text) to register.
     pub schema: &'static str,
+    /// The level set on the subject before registering.
     pub compatibility: Compatibility,
 }
 
 /// The outcome of registering one subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredSchema {
+    /// The subject registered under.
     pub subject: &'static str,
+    /// The schema's global id: what the Confluent wire format's frame carries.
     pub id: u32,
 }
 
@@ -108,10 +159,13 @@ struct RegisterResponse {
 /// One registered version of a subject.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SubjectVersion {
+    /// The subject.
     pub subject: String,
+    /// The version number within the subject (1, 2, ...).
     pub version: u32,
     /// The global schema id (what the Confluent frame carries).
     pub id: u32,
+    /// The schema text, as the registry stores it.
     pub schema: String,
 }
 
@@ -133,7 +187,8 @@ struct ConfigResponse {
 }
 
 impl RegistryClient {
-    /// `base_url` is the root of the Confluent API, e.g. `http://127.0.0.1:8081/apis/ccompat/v7`.
+    /// A client of the registry whose Confluent API is rooted at `base_url`, e.g.
+    /// `http://127.0.0.1:8081/apis/ccompat/v7`, with a 10-second timeout per call.
     pub fn new(base_url: impl Into<String>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -142,6 +197,7 @@ impl RegistryClient {
         Self::with_http(base_url, http)
     }
 
+    /// A client sending through a configured reqwest client (timeouts, TLS, proxies, ...).
     pub fn with_http(base_url: impl Into<String>, http: reqwest::Client) -> Self {
         Self {
             base_url: base_url.into().trim_end_matches('/').to_owned(),
@@ -149,14 +205,35 @@ impl RegistryClient {
         }
     }
 
+    /// The root of the Confluent API this client calls.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Every subject the registry holds (soft-deleted ones excluded), in name order.
+    pub async fn subjects(&self) -> Result<Vec<String>, RegistryError> {
+        let url = format!("{}/subjects", self.base_url);
+        let response = self
+            .send(self.http.get(&url), "listing subjects", "*")
+            .await?;
+        let mut subjects: Vec<String> = read_json(response, "listing subjects", "*").await?;
+        subjects.sort_unstable();
+        Ok(subjects)
+    }
+
+    /// `base_url` + `/<collection>/<subject>` + `rest`, the subject encoded as a path segment.
+    fn subject_url(&self, collection: &str, subject: &str, rest: &str) -> String {
+        format!(
+            "{}/{collection}/{}{rest}",
+            self.base_url,
+            utf8_percent_encode(subject, SUBJECT_SEGMENT)
+        )
     }
 
     /// Registers `schema` under `subject`; registering the same schema again returns the same
     /// id. Fails with [`RegistryError::Refused`] (409) when the subject's level forbids it.
     pub async fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
-        let url = format!("{}/subjects/{}/versions", self.base_url, subject);
+        let url = self.subject_url("subjects", subject, "/versions");
         let request = self
             .http
             .post(&url)
@@ -176,7 +253,7 @@ impl RegistryClient {
         subject: &str,
         level: Compatibility,
     ) -> Result<(), RegistryError> {
-        let url = format!("{}/config/{}", self.base_url, subject);
+        let url = self.subject_url("config", subject, "");
         let request = self
             .http
             .put(&url)
@@ -193,7 +270,7 @@ impl RegistryClient {
         &self,
         subject: &str,
     ) -> Result<Option<Compatibility>, RegistryError> {
-        let url = format!("{}/config/{}", self.base_url, subject);
+        let url = self.subject_url("config", subject, "");
         let Some(response) = self.get_unless_missing(&url, subject).await? else {
             return Ok(None);
         };
@@ -203,7 +280,7 @@ impl RegistryClient {
 
     /// The version numbers of `subject`, oldest first; empty when the subject does not exist.
     pub async fn versions(&self, subject: &str) -> Result<Vec<u32>, RegistryError> {
-        let url = format!("{}/subjects/{}/versions", self.base_url, subject);
+        let url = self.subject_url("subjects", subject, "/versions");
         let response = self.get_unless_missing(&url, subject).await?;
         let Some(response) = response else {
             return Ok(Vec::new());
@@ -219,10 +296,7 @@ impl RegistryClient {
         subject: &str,
         version: u32,
     ) -> Result<SubjectVersion, RegistryError> {
-        let url = format!(
-            "{}/subjects/{}/versions/{}",
-            self.base_url, subject, version
-        );
+        let url = self.subject_url("subjects", subject, &format!("/versions/{version}"));
         let request = self.http.get(&url);
         let response = self.send(request, "reading a version", subject).await?;
         read_json(response, "reading a version", subject).await
@@ -237,9 +311,13 @@ impl RegistryClient {
         version: &str,
         schema: &str,
     ) -> Result<bool, RegistryError> {
-        let url = format!(
-            "{}/compatibility/subjects/{}/versions/{}",
-            self.base_url, subject, version
+        let url = self.subject_url(
+            "compatibility/subjects",
+            subject,
+            &format!(
+                "/versions/{}",
+                utf8_percent_encode(version, SUBJECT_SEGMENT)
+            ),
         );
         let request = self
             .http
@@ -264,11 +342,10 @@ impl RegistryClient {
         subject: &str,
         permanent: bool,
     ) -> Result<(), RegistryError> {
-        let url = format!(
-            "{}/subjects/{}{}",
-            self.base_url,
+        let url = self.subject_url(
+            "subjects",
             subject,
-            if permanent { "?permanent=true" } else { "" }
+            if permanent { "?permanent=true" } else { "" },
         );
         self.send(self.http.delete(&url), "deleting the subject", subject)
             .await?;
@@ -371,4 +448,31 @@ pub async fn register_all(
         });
     }
     Ok(registered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_path_segments_in_urls() {
+        let client = RegistryClient::new("http://registry:8081/apis/ccompat/v7/");
+        let cases = [
+            (
+                "public_person_entity_events-value",
+                "/subjects/public_person_entity_events-value/versions",
+            ),
+            (
+                "shop.billing.PaymentReceived",
+                "/subjects/shop.billing.PaymentReceived/versions",
+            ),
+            ("a b/c?d", "/subjects/a%20b%2Fc%3Fd/versions"),
+        ];
+        for (subject, path) in cases {
+            assert_eq!(
+                client.subject_url("subjects", subject, "/versions"),
+                format!("http://registry:8081/apis/ccompat/v7{path}")
+            );
+        }
+    }
 }

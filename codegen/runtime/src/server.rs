@@ -22,7 +22,9 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// The handler and the security hooks, shared by every route of a generated router.
 pub struct RouterState<H: ?Sized> {
+    /// The service's implementation of the contract.
     pub handler: Arc<H>,
+    /// The hooks checking credentials.
     pub security: Security,
 }
 
@@ -90,6 +92,8 @@ impl ApiError {
         Self::Internal(error.to_string())
     }
 
+    /// The problem document answering this error; an internal error is logged and answered
+    /// without its detail.
     pub fn into_problem(self) -> Problem {
         match self {
             Self::NotFound(detail) => Problem::new(StatusCode::NOT_FOUND).with_detail(detail),
@@ -140,9 +144,13 @@ impl IntoResponse for Rejection {
 /// How a parameter's text is read before validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
+    /// Text as it is.
     String,
+    /// An integer (`"2"` → `2`).
     Integer,
+    /// A number.
     Number,
+    /// `true` or `false`.
     Boolean,
     /// JSON text (an object or other structured value in a form field).
     Json,
@@ -153,9 +161,13 @@ pub enum ParamKind {
 /// Where a parameter is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamLocation {
+    /// A path segment.
     Path,
+    /// A query parameter.
     Query,
+    /// A request header.
     Header,
+    /// A cookie.
     Cookie,
     /// A field of an `application/x-www-form-urlencoded` body.
     Form,
@@ -202,8 +214,11 @@ impl ArrayStyle {
 /// A parameter an operation declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Param {
+    /// Its name in the contract.
     pub name: &'static str,
+    /// Where it is.
     pub location: ParamLocation,
+    /// How its text is read.
     pub kind: ParamKind,
     /// For arrays, how the values are written; `kind` is then the items' kind.
     pub array: Option<ArrayStyle>,
@@ -289,6 +304,7 @@ impl Param {
 /// A request, authenticated if its operation requires it, read into memory.
 #[derive(Debug)]
 pub struct IncomingRequest {
+    /// Who is asking, and the base URL they used.
     pub context: RequestContext,
     path: Vec<(String, String)>,
     query: Vec<(String, String)>,
@@ -679,12 +695,14 @@ pub struct Part {
     pub file_name: Option<String>,
     /// The part's media type, if it names one.
     pub content_type: Option<String>,
+    /// The part's content.
     pub bytes: Bytes,
 }
 
 /// A `multipart/form-data` body: its parts, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MultipartBody {
+    /// The parts, in the order sent.
     pub parts: Vec<Part>,
 }
 

@@ -55,9 +55,11 @@ pub enum StringFormat {
 /// Rules of a `type: string` schema.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StringRules {
+    /// The `format` whose syntax the text must have.
     pub format: Option<StringFormat>,
     /// In characters (Unicode scalar values), as JSON Schema counts them.
     pub min_length: Option<usize>,
+    /// `maxLength`, in characters.
     pub max_length: Option<usize>,
     /// An unanchored ECMA-262 regular expression, as in JSON Schema (look-around included).
     pub pattern: Option<&'static str>,
@@ -66,6 +68,7 @@ pub struct StringRules {
 }
 
 impl StringRules {
+    /// No rules: any string.
     pub const fn new() -> Self {
         Self {
             format: None,
@@ -75,22 +78,27 @@ impl StringRules {
             one_of: None,
         }
     }
+    /// `format`.
     pub const fn format(mut self, format: StringFormat) -> Self {
         self.format = Some(format);
         self
     }
+    /// `minLength`.
     pub const fn min_length(mut self, min: usize) -> Self {
         self.min_length = Some(min);
         self
     }
+    /// `maxLength`.
     pub const fn max_length(mut self, max: usize) -> Self {
         self.max_length = Some(max);
         self
     }
+    /// `pattern`.
     pub const fn pattern(mut self, pattern: &'static str) -> Self {
         self.pattern = Some(pattern);
         self
     }
+    /// `enum`: the only values allowed.
     pub const fn one_of(mut self, values: &'static [&'static str]) -> Self {
         self.one_of = Some(values);
         self
@@ -100,15 +108,22 @@ impl StringRules {
 /// The `format` of `type: integer`: the range a value must fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IntegerFormat {
+    /// `int8`: -128 to 127.
     Int8,
+    /// `int16`.
     Int16,
+    /// `int32`.
     Int32,
     /// Also used when the schema names no format.
     #[default]
     Int64,
+    /// `uint8`: 0 to 255.
     Uint8,
+    /// `uint16`.
     Uint16,
+    /// `uint32`.
     Uint32,
+    /// `uint64`.
     Uint64,
 }
 
@@ -144,13 +159,19 @@ impl IntegerFormat {
 /// Rules of a `type: integer` schema.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IntegerRules {
+    /// The range the value must fit (from the schema's `format`).
     pub format: IntegerFormat,
+    /// `minimum`.
     pub minimum: Option<i64>,
+    /// `exclusiveMinimum`: the minimum itself is not allowed.
     pub exclusive_minimum: bool,
+    /// `maximum`.
     pub maximum: Option<i64>,
+    /// `exclusiveMaximum`: the maximum itself is not allowed.
     pub exclusive_maximum: bool,
     /// `multipleOf`.
     pub multiple_of: Option<u64>,
+    /// `enum`: the only values allowed.
     pub one_of: Option<&'static [i64]>,
     /// `x-accept-digit-string`: a JSON string of ASCII digits (`"537300"`) counts as the integer.
     pub accept_digit_string: bool,
@@ -201,19 +222,23 @@ impl IntegerRules {
             accept_digit_string: false,
         }
     }
+    /// `minimum`.
     pub const fn minimum(mut self, minimum: i64) -> Self {
         self.minimum = Some(minimum);
         self
     }
+    /// `exclusiveMinimum` (3.1's number, or 3.0's `minimum` with `exclusiveMinimum: true`).
     pub const fn exclusive_minimum(mut self, minimum: i64) -> Self {
         self.minimum = Some(minimum);
         self.exclusive_minimum = true;
         self
     }
+    /// `maximum`.
     pub const fn maximum(mut self, maximum: i64) -> Self {
         self.maximum = Some(maximum);
         self
     }
+    /// `exclusiveMaximum` (3.1's number, or 3.0's `maximum` with `exclusiveMaximum: true`).
     pub const fn exclusive_maximum(mut self, maximum: i64) -> Self {
         self.maximum = Some(maximum);
         self.exclusive_maximum = true;
@@ -224,10 +249,12 @@ impl IntegerRules {
         self.multiple_of = Some(divisor);
         self
     }
+    /// `enum`.
     pub const fn one_of(mut self, values: &'static [i64]) -> Self {
         self.one_of = Some(values);
         self
     }
+    /// `x-accept-digit-string: true`.
     pub const fn accept_digit_string(mut self) -> Self {
         self.accept_digit_string = true;
         self
@@ -237,15 +264,20 @@ impl IntegerRules {
 /// Rules of a `type: number` schema.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NumberRules {
+    /// `minimum`.
     pub minimum: Option<f64>,
+    /// `exclusiveMinimum`: the minimum itself is not allowed.
     pub exclusive_minimum: bool,
+    /// `maximum`.
     pub maximum: Option<f64>,
+    /// `exclusiveMaximum`: the maximum itself is not allowed.
     pub exclusive_maximum: bool,
     /// `multipleOf` (positive).
     pub multiple_of: Option<f64>,
 }
 
 impl NumberRules {
+    /// No rules: any finite number.
     pub const fn new() -> Self {
         Self {
             minimum: None,
@@ -260,19 +292,23 @@ impl NumberRules {
         self.multiple_of = Some(divisor);
         self
     }
+    /// `minimum`.
     pub const fn minimum(mut self, minimum: f64) -> Self {
         self.minimum = Some(minimum);
         self
     }
+    /// `exclusiveMinimum`.
     pub const fn exclusive_minimum(mut self, minimum: f64) -> Self {
         self.minimum = Some(minimum);
         self.exclusive_minimum = true;
         self
     }
+    /// `maximum`.
     pub const fn maximum(mut self, maximum: f64) -> Self {
         self.maximum = Some(maximum);
         self
     }
+    /// `exclusiveMaximum`.
     pub const fn exclusive_maximum(mut self, maximum: f64) -> Self {
         self.maximum = Some(maximum);
         self.exclusive_maximum = true;
@@ -283,13 +319,16 @@ impl NumberRules {
 /// Rules of a `type: array` schema.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ArrayRules {
+    /// `minItems`.
     pub min_items: Option<usize>,
+    /// `maxItems`.
     pub max_items: Option<usize>,
     /// `uniqueItems: true`.
     pub unique_items: bool,
 }
 
 impl ArrayRules {
+    /// No rules: any array.
     pub const fn new() -> Self {
         Self {
             min_items: None,
@@ -302,10 +341,12 @@ impl ArrayRules {
         self.unique_items = true;
         self
     }
+    /// `minItems`.
     pub const fn min_items(mut self, min: usize) -> Self {
         self.min_items = Some(min);
         self
     }
+    /// `maxItems`.
     pub const fn max_items(mut self, max: usize) -> Self {
         self.max_items = Some(max);
         self
@@ -313,18 +354,22 @@ impl ArrayRules {
 }
 
 impl Validator {
+    /// An empty validator: nothing found yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Records that the value at `at` (a JSON pointer) breaks the contract, saying how.
     pub fn push(&mut self, at: &str, message: impl Into<String>) {
         self.violations.push(Violation::new(at, message));
     }
 
+    /// Whether nothing has been found.
     pub fn is_valid(&self) -> bool {
         self.violations.is_empty()
     }
 
+    /// Everything found so far, in the order found.
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
@@ -387,6 +432,7 @@ impl Validator {
         }
     }
 
+    /// Records every way `value` breaks `rules`: its type, format, length, pattern and `enum`, and NUL characters PostgreSQL cannot store.
     pub fn string(&mut self, value: &Value, at: &str, rules: StringRules) {
         let Value::String(text) = value else {
             self.wrong_type(at, "a string", value);
@@ -423,6 +469,7 @@ impl Validator {
         }
     }
 
+    /// Records every way `value` breaks `rules`: its type, the format's range, the bounds, `multipleOf`, `enum`.
     pub fn integer(&mut self, value: &Value, at: &str, rules: IntegerRules) {
         let integer: i128 = match value {
             Value::Number(number) => {
@@ -487,6 +534,7 @@ impl Validator {
         }
     }
 
+    /// Records every way `value` breaks `rules`: its type, the bounds, `multipleOf`.
     pub fn number(&mut self, value: &Value, at: &str, rules: NumberRules) {
         let Some(number) = value.as_f64() else {
             self.wrong_type(at, "a number", value);

@@ -15,8 +15,8 @@ use super::maven::Dist;
 use super::process;
 use super::system;
 
-/// Partitions of the stack's topics: a few, so per-key ordering and consumer groups with more
-/// than one member are exercised, without slowing a 2-core machine down.
+/// Partitions of topics the broker creates on its own (a test's scratch topic, say); the
+/// system's topics are created with the partitions their manifests declare.
 pub const TOPIC_PARTITIONS: i32 = 3;
 
 pub fn bootstrap_servers(config: &StackConfig) -> String {
@@ -193,23 +193,26 @@ pub fn is_ready(config: &StackConfig) -> bool {
     })
 }
 
-/// Creates the stack's topics, as the manifests declare them (compacted public entity topics,
-/// the private topics with their cleanup policy) before any connector produces into them.
+/// Creates the stack's topics with the settings the manifests declare (partitions,
+/// replication factor, cleanup policy: `[[topic]]` in events.toml, `[[private_topic]]` in
+/// system.toml) before any connector produces into them.
 pub fn create_topics(config: &StackConfig) -> Result<Vec<(String, TopicOutcome)>> {
     let declared = config.topology.stack_topics();
     let configs: Vec<[(&str, &str); 1]> = declared
         .iter()
         .map(|topic| [("cleanup.policy", topic.cleanup_policy.as_str())])
         .collect();
-    let topics: Vec<NewTopic<'_>> = declared
-        .iter()
-        .zip(&configs)
-        .map(|(topic, configs)| NewTopic {
+    let mut topics: Vec<NewTopic<'_>> = Vec::with_capacity(declared.len());
+    for (topic, configs) in declared.iter().zip(&configs) {
+        topics.push(NewTopic {
             name: &topic.name,
-            partitions: TOPIC_PARTITIONS,
+            partitions: i32::try_from(topic.partitions)
+                .with_context(|| format!("topic {}: too many partitions", topic.name))?,
+            replication_factor: i16::try_from(topic.replication_factor)
+                .with_context(|| format!("topic {}: replication factor too large", topic.name))?,
             configs,
-        })
-        .collect();
+        });
+    }
     kafka_protocol::create_topics(address(config)?, Duration::from_secs(15), &topics)
         .context("creating the stack's topics")
 }

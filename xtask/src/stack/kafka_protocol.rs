@@ -34,6 +34,7 @@ pub struct ClusterMetadata {
 pub struct NewTopic<'a> {
     pub name: &'a str,
     pub partitions: i32,
+    pub replication_factor: i16,
     pub configs: &'a [(&'a str, &'a str)],
 }
 
@@ -65,8 +66,7 @@ pub fn metadata(address: SocketAddr, timeout: Duration) -> Result<ClusterMetadat
     Ok(ClusterMetadata { brokers })
 }
 
-/// Creates `topics` with replication factor 1 (CreateTopics v4); existing topics are left
-/// as they are.
+/// Creates `topics` (CreateTopics v4); existing topics are left as they are.
 pub fn create_topics(
     address: SocketAddr,
     timeout: Duration,
@@ -80,7 +80,7 @@ pub fn create_topics(
     for topic in topics {
         put_string(&mut body, topic.name)?;
         put_i32(&mut body, topic.partitions);
-        body.extend_from_slice(&1i16.to_be_bytes()); // replication factor: a single broker
+        body.extend_from_slice(&topic.replication_factor.to_be_bytes());
         put_i32(&mut body, 0); // no manual assignments
         put_i32(
             &mut body,
