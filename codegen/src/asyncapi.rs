@@ -66,10 +66,15 @@ pub fn generate_asyncapi(
             replicas: topic.replication_factor,
             cleanup_policy: &topic.cleanup_policy,
         });
-        channels.insert(
-            event.topic.clone().into(),
-            event_channel(event, settings.as_ref()),
-        );
+        let channel = event_channel(event, settings.as_ref());
+        match channels.get_mut(event.topic.as_str()) {
+            // Several event types on one topic (the record-name subject strategies): one
+            // channel carrying each of their messages.
+            Some(Value::Mapping(existing)) => merge_channel(existing, channel),
+            _ => {
+                channels.insert(event.topic.clone().into(), channel);
+            }
+        }
         operations.insert(
             format!("{}_sends_{}", event.producer, event.event_type).into(),
             send_operation(event, system),
@@ -287,6 +292,24 @@ fn channel(
         ),
         ("bindings", binding),
     ])
+}
+
+/// Adds `other`'s messages and description to the channel `existing` of the same topic.
+fn merge_channel(existing: &mut Mapping, other: Value) {
+    let Value::Mapping(other) = other else {
+        return;
+    };
+    if let (Some(Value::Mapping(messages)), Some(Value::Mapping(more))) =
+        (existing.get_mut("messages"), other.get("messages"))
+    {
+        messages.extend(more.clone());
+    }
+    if let (Some(Value::String(description)), Some(Value::String(more))) =
+        (existing.get_mut("description"), other.get("description"))
+    {
+        description.push(' ');
+        description.push_str(more);
+    }
 }
 
 fn event_channel(event: &EventSpec, settings: Option<&TopicSettings<'_>>) -> Value {
@@ -671,5 +694,55 @@ mod tests {
                 Some(format!("#/channels/{}", subscription.topic).as_str())
             );
         }
+    }
+
+    #[test]
+    fn event_types_sharing_a_topic_share_its_channel() {
+        let manifest: Manifest = toml::from_str(
+            r#"
+[[event]]
+type = "payment_received"
+schema = "events/payment.avsc"
+record = "shop.PaymentReceived"
+topic = "payments"
+subject_strategy = "record_name"
+key_field = "id"
+producer = "shop"
+source = "shop"
+compatibility = "FORWARD"
+
+[[event]]
+type = "refund_issued"
+schema = "events/payment.avsc"
+record = "shop.RefundIssued"
+topic = "payments"
+subject_strategy = "topic_record_name"
+key_field = "id"
+producer = "shop"
+source = "shop"
+compatibility = "FORWARD"
+"#,
+        )
+        .expect("a manifest");
+        let [first, second] = manifest.events.as_slice() else {
+            panic!("two events")
+        };
+        let Value::Mapping(mut channel) = event_channel(first, None) else {
+            panic!("a mapping")
+        };
+        merge_channel(&mut channel, event_channel(second, None));
+        let messages: Vec<&str> = channel["messages"]
+            .as_mapping()
+            .expect("messages")
+            .keys()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(messages, ["payment_received", "refund_issued"]);
+        let description = channel["description"].as_str().expect("description");
+        assert!(
+            description.contains("subject `shop.PaymentReceived`")
+                && description.contains("subject `payments-shop.RefundIssued`"),
+            "{description}"
+        );
     }
 }

@@ -1043,7 +1043,8 @@ impl<'s> Builder<'s> {
                 if string.format.is_none()
                     || string.format == Some(StringFormat::Email)
                     || string.format == Some(StringFormat::Uri)
-                    || string.format == Some(StringFormat::Hostname) =>
+                    || string.format == Some(StringFormat::Hostname)
+                    || string.format == Some(StringFormat::Byte) =>
             {
                 format!("{}.to_string()", literal(text))
             }

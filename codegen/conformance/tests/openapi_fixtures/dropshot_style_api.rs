@@ -86,8 +86,10 @@ pub struct InstanceCreate {
     #[serde(default = "default_instance_create_start")]
     pub start: bool,
     /// User data for instance initialization systems
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_data: Option<String>,
+    ///
+    /// Defaults to `""` when absent.
+    #[serde(default = "default_instance_create_user_data")]
+    pub user_data: String,
 }
 
 /// A single page of results
@@ -204,6 +206,10 @@ pub struct InstanceSerialWriteNoContentHeaders {
 
 fn default_instance_create_start() -> bool {
     true
+}
+
+fn default_instance_create_user_data() -> String {
+    "".to_string()
 }
 
 // Responses.

@@ -165,7 +165,7 @@ async fn good_requests_reach_the_handler_through_the_typed_client() {
         memory: 1 << 33,
         ncpus: 4,
         start: false,
-        user_data: Some("IyFjbG91ZC1jb25maWc=".into()),
+        user_data: "IyFjbG91ZC1jb25maWc=".into(),
     };
     let InstanceCreateResponse::Created(created) =
         client.instance_create(&create).await.expect("created")
@@ -175,14 +175,18 @@ async fn good_requests_reach_the_handler_through_the_typed_client() {
     assert_eq!(created.run_state, InstanceState::Stopped);
     assert_eq!(created.memory, 1 << 33);
 
-    // A default: `start` is true when absent.
+    // Defaults: `start` is true and `user_data` empty when absent.
     let answer = call(Method::POST, "/instances")
         .json(&json!({"name": "web", "hostname": "web", "memory": 1024, "ncpus": 1}))
         .send(&router_of(&handler))
         .await;
     assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.bytes);
     assert_eq!(answer.json()["run_state"], "starting");
-    assert!(lock(&handler.last_create).as_ref().is_some_and(|c| c.start));
+    assert!(
+        lock(&handler.last_create)
+            .as_ref()
+            .is_some_and(|c| c.start && c.user_data.is_empty())
+    );
 
     // Nullable query parameters, sent and not.
     let InstanceListResponse::Ok(page) = client
