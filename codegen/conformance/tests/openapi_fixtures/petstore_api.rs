@@ -238,6 +238,28 @@ pub struct Owner {
     pub host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
+}
+
+/// How to reach the owner, one way only.
+///
+/// Exactly one of the alternatives (`oneOf`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Contact {
+    ByEMail(ContactByEMail),
+    ByPhone(ContactByPhone),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactByEMail {
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactByPhone {
+    pub phone: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -279,6 +301,33 @@ pub struct Error {
     pub message: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ListPetsFieldsItem {
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "tag")]
+    Tag,
+    #[serde(rename = "status")]
+    Status,
+}
+
+impl ListPetsFieldsItem {
+    /// The value as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Tag => "tag",
+            Self::Status => "status",
+        }
+    }
+}
+
+impl std::fmt::Display for ListPetsFieldsItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The parameters of `listPets`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListPetsParams {
@@ -288,6 +337,9 @@ pub struct ListPetsParams {
     /// Ids as one comma-separated value (`?ids=1,2`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids: Option<Vec<u32>>,
+    /// The fields to return, as `?fields=name|tag`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<ListPetsFieldsItem>>,
     /// How many pets at most.
     ///
     /// Defaults to `20` when absent.
@@ -825,7 +877,7 @@ pub fn validate_owner(value: &Value, at: &str, validator: &mut Validator) {
         object,
         at,
         &[
-            "email", "password", "address", "server", "serverV6", "host", "avatar",
+            "email", "password", "address", "server", "serverV6", "host", "avatar", "contact",
         ],
     );
     validator.property_count(object, at, Some(3), Some(7));
@@ -873,6 +925,9 @@ pub fn validate_owner(value: &Value, at: &str, validator: &mut Validator) {
             &pointer(at, "avatar"),
             StringRules::new().format(StringFormat::Byte),
         );
+    }
+    if let Some(value) = object.get("contact") {
+        validate_contact(value, &pointer(at, "contact"), validator);
     }
 }
 
@@ -945,6 +1000,46 @@ pub fn validate_address(value: &Value, at: &str, validator: &mut Validator) {
     if let Some(value) = object.get("lines") {
         validate_lines(value, &pointer(at, "lines"), validator);
     }
+}
+
+/// Records every way `value`, found at `at`, breaks the `Contact` schema.
+pub fn validate_contact(value: &Value, at: &str, validator: &mut Validator) {
+    validator.one_of(
+        value,
+        at,
+        &[
+            (
+                "`by e-mail`",
+                (|value: &Value, at: &str, validator: &mut Validator| {
+                    if let Some(object) = validator.object(value, at) {
+                        validator.required(object, at, &["email"]);
+                        if let Some(value) = object.get("email") {
+                            validator.string(
+                                value,
+                                &pointer(at, "email"),
+                                StringRules::new().format(StringFormat::Email),
+                            );
+                        }
+                    }
+                }) as Check,
+            ),
+            (
+                "`by phone`",
+                (|value: &Value, at: &str, validator: &mut Validator| {
+                    if let Some(object) = validator.object(value, at) {
+                        validator.required(object, at, &["phone"]);
+                        if let Some(value) = object.get("phone") {
+                            validator.string(
+                                value,
+                                &pointer(at, "phone"),
+                                StringRules::new().pattern("^\\+[0-9]{6,15}$"),
+                            );
+                        }
+                    }
+                }) as Check,
+            ),
+        ],
+    );
 }
 
 /// Records every way `value`, found at `at`, breaks the `Cat` schema.
@@ -1222,6 +1317,7 @@ async fn handle_list_pets<H: PetstoreApi>(
     let params = request.params(&[
         Param::query("tags", ParamKind::String).array(ArrayStyle::Exploded),
         Param::query("ids", ParamKind::Integer).array(ArrayStyle::Comma),
+        Param::query("fields", ParamKind::String).array(ArrayStyle::Pipe),
         Param::query("limit", ParamKind::Integer),
         Param::query("status", ParamKind::String),
         Param::query("cursor", ParamKind::String),
@@ -1243,6 +1339,19 @@ async fn handle_list_pets<H: PetstoreApi>(
             for (index, item) in items.iter().enumerate() {
                 let at = &pointer(at, index);
                 validator.integer(item, at, IntegerRules::uint32());
+            }
+        }
+    }
+    if let Some(value) = params.pointer("/query/fields") {
+        let at = "/query/fields";
+        if let Some(items) = validator.array(value, at, ArrayRules::new()) {
+            for (index, item) in items.iter().enumerate() {
+                let at = &pointer(at, index);
+                validator.string(
+                    item,
+                    at,
+                    StringRules::new().one_of(&["name", "tag", "status"]),
+                );
             }
         }
     }
@@ -1618,6 +1727,7 @@ impl Client {
         &self,
         tags: Option<&[String]>,
         ids: Option<&[u32]>,
+        fields: Option<&[ListPetsFieldsItem]>,
         limit: Option<u8>,
         status: Option<PetStatus>,
         cursor: Option<&str>,
@@ -1629,6 +1739,7 @@ impl Client {
             .request(Method::GET, "/pets".to_string())
             .query_array("tags", tags, ArrayStyle::Exploded)
             .query_array("ids", ids, ArrayStyle::Comma)
+            .query_array("fields", fields, ArrayStyle::Pipe)
             .query("limit", limit.as_ref())
             .query("status", status.as_ref())
             .query("cursor", cursor)

@@ -374,6 +374,7 @@ async fn good_requests_reach_the_handler_through_the_typed_client() {
         .list_pets(
             Some(&tags),
             Some(&[1, 2]),
+            Some(&[ListPetsFieldsItem::Name, ListPetsFieldsItem::Tag]),
             None,
             Some(PetStatus::Available),
             None,
@@ -400,6 +401,7 @@ async fn good_requests_reach_the_handler_through_the_typed_client() {
         ListPetsParams {
             tags: Some(vec!["good".into()]),
             ids: Some(vec![1, 2]),
+            fields: Some(vec![ListPetsFieldsItem::Name, ListPetsFieldsItem::Tag]),
             limit: 20,
             status: Some(PetStatus::Available),
             cursor: None,
@@ -409,7 +411,7 @@ async fn good_requests_reach_the_handler_through_the_typed_client() {
     );
     // `4XX` and `default` responses carry the status the handler chose.
     let gone = client
-        .list_pets(None, None, None, None, Some("expired"), None, None)
+        .list_pets(None, None, None, None, None, Some("expired"), None, None)
         .await
         .expect("answered");
     assert_eq!(
@@ -420,7 +422,7 @@ async fn good_requests_reach_the_handler_through_the_typed_client() {
         }
     );
     let broken = client
-        .list_pets(None, None, None, None, Some("broken"), None, None)
+        .list_pets(None, None, None, None, None, Some("broken"), None, None)
         .await
         .expect("answered");
     assert_eq!(
@@ -522,6 +524,7 @@ async fn good_requests_reach_the_handler_through_the_typed_client() {
         server_v6: Some("2001:db8::1".parse().expect("an IPv6 address")),
         host: Some("lisa.example.org".into()),
         avatar: Some("aGk=".into()),
+        contact: None,
     };
     let RegisterOwnerResponse::Created(registered) =
         anonymous.register_owner(&owner).await.expect("registered");
@@ -579,7 +582,7 @@ async fn every_kind_of_bad_input_is_a_400_naming_every_violation() {
     // length.
     call(
         Method::GET,
-        "/pets?tags=a&tags=b&tags=a&ids=1,x,-1,4294967296&limit=0&status=lost",
+        "/pets?tags=a&tags=b&tags=a&ids=1,x,-1,4294967296&fields=name%7Ccolour&limit=0&status=lost",
     )
     .bearer(TOKEN)
     .header("X-Request-Id", "not-a-uuid")
@@ -591,6 +594,10 @@ async fn every_kind_of_bad_input_is_a_400_naming_every_violation() {
         ("/query/ids/1", "must be an integer"),
         ("/query/ids/2", "must fit in"),
         ("/query/ids/3", "must fit in"),
+        (
+            "/query/fields/1",
+            "must be one of \"name\", \"tag\", \"status\"",
+        ),
         ("/query/limit", "must be at least 1"),
         (
             "/query/status",
@@ -732,6 +739,38 @@ async fn every_kind_of_bad_input_is_a_400_naming_every_violation() {
             ("/body", "must have at least 3 properties"),
         ]);
 
+    // `oneOf` without a discriminator: a value both alternatives take is refused, naming them;
+    // one neither takes says why each failed.
+    let contact = |contact: serde_json::Value| {
+        json!({
+            "email": "bart@example.org",
+            "password": "eat my shorts",
+            "address": {"city": "Springfield"},
+            "contact": contact
+        })
+    };
+    call(Method::POST, "/owners")
+        .json(&contact(
+            json!({"email": "bart@example.org", "phone": "+15550100"}),
+        ))
+        .send(&router)
+        .await
+        .assert_invalid(&[(
+            "/body/contact",
+            "must match exactly one alternative but matches `by e-mail`, `by phone`",
+        )]);
+    let answer = call(Method::POST, "/owners")
+        .json(&contact(json!({"phone": "555-0100"})))
+        .send(&router)
+        .await;
+    answer.assert_invalid(&[("/body/contact", "matches none of the alternatives")]);
+    let (_, message) = &answer.violations()[0];
+    assert!(
+        message.contains("`by e-mail`: /body/contact/email: is required")
+            && message.contains("`by phone`: /body/contact/phone: must match the pattern"),
+        "{message}"
+    );
+
     // `anyOf`: why each alternative failed.
     let answer = call(Method::POST, "/search")
         .json(&json!({"tags": []}))
@@ -858,7 +897,7 @@ async fn security_alternatives_are_each_enough_and_nothing_else_is() {
     // A client without credentials sends none and gets the problem as an error.
     let base = serve(router).await;
     let error = Client::new(HttpClient::new(&base))
-        .list_pets(None, None, None, None, None, None, None)
+        .list_pets(None, None, None, None, None, None, None, None)
         .await
         .expect_err("refused");
     assert!(
