@@ -788,6 +788,13 @@ pub fn json_response_without<T: serde::Serialize>(
     }
 }
 
+/// `problem` as an `application/problem+json` response with `status`; the document's own
+/// `status` is set to match, so the two never disagree.
+pub fn problem_response(status: StatusCode, mut problem: Problem) -> Response {
+    problem.status = status.as_u16();
+    problem.into_response()
+}
+
 /// A response with a raw body (`application/octet-stream`).
 pub fn bytes_response(status: StatusCode, body: Bytes) -> Response {
     (

@@ -2552,6 +2552,13 @@ impl<'s> Builder<'s> {
         };
         let response_expr = match &body {
             None => format!("{status_expr}.into_response()"),
+            // A problem document the handler returns (a `default` or range response declared
+            // as `application/problem+json`): sent as one, its `status` the one chosen.
+            Some((ty, "json")) if problem_only && ty == "contract_runtime::Problem" => {
+                plan.imports
+                    .insert("contract_runtime::server::problem_response".into());
+                format!("problem_response({status_expr}, body)")
+            }
             Some((_, "json")) => match &strip {
                 Some(strip) => {
                     plan.imports

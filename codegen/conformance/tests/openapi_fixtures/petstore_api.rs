@@ -26,6 +26,7 @@ use contract_runtime::server::bytes_response;
 use contract_runtime::server::decode_body;
 use contract_runtime::server::decode_params;
 use contract_runtime::server::json_response_without;
+use contract_runtime::server::problem_response;
 use contract_runtime::server::required;
 use contract_runtime::server::status_in_class;
 use contract_runtime::server::text_response;
@@ -519,7 +520,7 @@ impl IntoResponse for CreatePetResponse {
                 (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response(),
                 &headers,
             ),
-            Self::Default { status, body } => (status, Json(body)).into_response(),
+            Self::Default { status, body } => problem_response(status, body),
         }
     }
 }

@@ -126,6 +126,14 @@ impl PetstoreApi for Shop {
                     headers: CreatePetTooManyRequestsHeaders { retry_after: 60 },
                 });
             }
+            "Full" => {
+                // The document says 400; the variant's status is what is sent, in both.
+                return Ok(CreatePetResponse::Default {
+                    status: StatusCode::INSUFFICIENT_STORAGE,
+                    body: contract_runtime::Problem::new(StatusCode::BAD_REQUEST)
+                        .with_detail("the shop is full"),
+                });
+            }
             name if lock(&self.pets).values().any(|p| p.name == name) => {
                 return Ok(CreatePetResponse::Conflict(error(409, "taken")));
             }
@@ -366,6 +374,22 @@ async fn good_requests_reach_the_handler_through_the_typed_client() {
             headers: CreatePetTooManyRequestsHeaders { retry_after: 60 },
         }
     );
+
+    // A `default` response declared as a problem document is sent as one, with the status
+    // the handler chose; the client reports it as the service's problem.
+    let full = NewPet {
+        name: "Full".into(),
+        ..rex()
+    };
+    let answer = call(Method::POST, "/pets")
+        .bearer(TOKEN)
+        .json(&serde_json::to_value(&full).expect("JSON"))
+        .send(&client_router(&shop))
+        .await;
+    answer.assert_problem(StatusCode::INSUFFICIENT_STORAGE);
+    assert_eq!(answer.json()["detail"], "the shop is full");
+    let refused = client.create_pet(&full).await.expect_err("a problem");
+    assert_eq!(refused.status(), Some(StatusCode::INSUFFICIENT_STORAGE));
 
     // Array (exploded and comma), nullable, header and cookie parameters, a default, and the
     // response's headers.
