@@ -961,11 +961,19 @@ pub fn generate_consumers(system: &System, manifest: &Manifest, event_types: &[S
          //! tombstone; for a private CDC topic, the handler of its own format) and `spawn`, which\n\
          //! runs one consumer group per subscription with the kit's consumer runtime (inbox\n\
          //! de-duplication, retries, dead letters). Every method runs inside the transaction\n\
-         //! that records the message in the inbox.\n\n\
+         //! that records the message in the inbox.\n\
+         //!\n\
+         //! The runtime applies what a partition has ready as one batch, in one transaction:\n\
+         //! `apply_*_batch` gets the batch's changes of one entity topic in partition order. By\n\
+         //! default it calls `upsert_*` and `delete_*` for each change in turn; a service\n\
+         //! overrides it with set operations (multi-row upserts and deletes), usually over\n\
+         //! [`collapse`](service_kit::consumer::entity::collapse), which gives each entity's\n\
+         //! net effect. `upsert_*` and `delete_*` stay: a batch that fails for good (a poison\n\
+         //! message) is applied again one message at a time through them.\n\n\
          use std::future::Future;\nuse std::sync::Arc;\n\n\
          use service_kit::codec::EventCodec;\n\
          use service_kit::consumer::entity::{decode_entity, EntityChange};\n\
-         use service_kit::consumer::{HandleError, Handler, RawEvent};\n\
+         use service_kit::consumer::{BatchItem, HandleError, Handler, RawEvent};\n\
          use service_kit::parts::ServiceParts;\n\
          use sqlx::PgConnection;\nuse uuid::Uuid;\n",
     );
@@ -1002,7 +1010,17 @@ pub fn generate_consumers(system: &System, manifest: &Manifest, event_types: &[S
                          /// the full state of a {noun}, applied as an upsert.\n    \
                          fn upsert_{entity}(&self, tx: &mut PgConnection, {entity}: &crate::events::{record}) -> impl Future<Output = Result<(), HandleError>> + Send;\n\n    \
                          /// A tombstone on `{topic}`: the {noun} `id` was deleted.\n    \
-                         fn delete_{entity}(&self, tx: &mut PgConnection, id: Uuid) -> impl Future<Output = Result<(), HandleError>> + Send;\n\n",
+                         fn delete_{entity}(&self, tx: &mut PgConnection, id: Uuid) -> impl Future<Output = Result<(), HandleError>> + Send;\n\n    \
+                         /// A batch of changes on `{topic}`, in partition order, in one transaction: by\n    \
+                         /// default each through `upsert_{entity}` or `delete_{entity}` in turn. Override it\n    \
+                         /// with set operations that leave the same state (the last change of an id wins).\n    \
+                         fn apply_{entity}_batch(&self, tx: &mut PgConnection, changes: &[&EntityChange<crate::events::{record}>]) -> impl Future<Output = Result<(), HandleError>> + Send {{\n        \
+                         async move {{\n            \
+                         for change in changes {{\n                \
+                         match change {{\n                    \
+                         EntityChange::Upsert({entity}) => self.upsert_{entity}(tx, {entity}).await?,\n                    \
+                         EntityChange::Deleted(id) => self.delete_{entity}(tx, *id).await?,\n                \
+                         }}\n            }}\n            Ok(())\n        }}\n    }}\n\n",
                         topic = sub.topic,
                         group = sub.group,
                         noun = entity.replace('_', " "),
@@ -1014,7 +1032,10 @@ pub fn generate_consumers(system: &System, manifest: &Manifest, event_types: &[S
                          async fn decode(&self, raw: &RawEvent) -> Result<Self::Event, HandleError> {{\n        decode_entity(&self.codec, raw).await\n    }}\n\n    \
                          async fn apply(&self, tx: &mut PgConnection, change: &Self::Event, _raw: &RawEvent) -> Result<(), HandleError> {{\n        \
                          match change {{\n            EntityChange::Upsert({entity}) => self.consumer.upsert_{entity}(tx, {entity}).await,\n            \
-                         EntityChange::Deleted(id) => self.consumer.delete_{entity}(tx, *id).await,\n        }}\n    }}\n}}\n\n"
+                         EntityChange::Deleted(id) => self.consumer.delete_{entity}(tx, *id).await,\n        }}\n    }}\n\n    \
+                         async fn apply_batch(&self, tx: &mut PgConnection, batch: &[BatchItem<'_, Self::Event>]) -> Result<(), HandleError> {{\n        \
+                         let changes: Vec<&Self::Event> = batch.iter().map(|item| &item.event).collect();\n        \
+                         self.consumer.apply_{entity}_batch(tx, &changes).await\n    }}\n}}\n\n"
                     );
                     let _ = writeln!(
                         spawns,

@@ -6,13 +6,21 @@
 //! runs one consumer group per subscription with the kit's consumer runtime (inbox
 //! de-duplication, retries, dead letters). Every method runs inside the transaction
 //! that records the message in the inbox.
+//!
+//! The runtime applies what a partition has ready as one batch, in one transaction:
+//! `apply_*_batch` gets the batch's changes of one entity topic in partition order. By
+//! default it calls `upsert_*` and `delete_*` for each change in turn; a service
+//! overrides it with set operations (multi-row upserts and deletes), usually over
+//! [`collapse`](service_kit::consumer::entity::collapse), which gives each entity's
+//! net effect. `upsert_*` and `delete_*` stay: a batch that fails for good (a poison
+//! message) is applied again one message at a time through them.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use service_kit::codec::EventCodec;
 use service_kit::consumer::entity::{EntityChange, decode_entity};
-use service_kit::consumer::{HandleError, Handler, RawEvent};
+use service_kit::consumer::{BatchItem, HandleError, Handler, RawEvent};
 use service_kit::parts::ServiceParts;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -68,6 +76,25 @@ pub mod planning {
             id: Uuid,
         ) -> impl Future<Output = Result<(), HandleError>> + Send;
 
+        /// A batch of changes on `public_person_entity_events`, in partition order, in one transaction: by
+        /// default each through `upsert_person` or `delete_person` in turn. Override it
+        /// with set operations that leave the same state (the last change of an id wins).
+        fn apply_person_batch(
+            &self,
+            tx: &mut PgConnection,
+            changes: &[&EntityChange<crate::events::Person>],
+        ) -> impl Future<Output = Result<(), HandleError>> + Send {
+            async move {
+                for change in changes {
+                    match change {
+                        EntityChange::Upsert(person) => self.upsert_person(tx, person).await?,
+                        EntityChange::Deleted(id) => self.delete_person(tx, *id).await?,
+                    }
+                }
+                Ok(())
+            }
+        }
+
         /// `balance_sheet_created` (topic `public_balance_sheet_entity_events`, group `planning-consumer-2`):
         /// the full state of a balance sheet, applied as an upsert.
         fn upsert_balance_sheet(
@@ -82,6 +109,27 @@ pub mod planning {
             tx: &mut PgConnection,
             id: Uuid,
         ) -> impl Future<Output = Result<(), HandleError>> + Send;
+
+        /// A batch of changes on `public_balance_sheet_entity_events`, in partition order, in one transaction: by
+        /// default each through `upsert_balance_sheet` or `delete_balance_sheet` in turn. Override it
+        /// with set operations that leave the same state (the last change of an id wins).
+        fn apply_balance_sheet_batch(
+            &self,
+            tx: &mut PgConnection,
+            changes: &[&EntityChange<crate::events::BalanceSheet>],
+        ) -> impl Future<Output = Result<(), HandleError>> + Send {
+            async move {
+                for change in changes {
+                    match change {
+                        EntityChange::Upsert(balance_sheet) => {
+                            self.upsert_balance_sheet(tx, balance_sheet).await?
+                        }
+                        EntityChange::Deleted(id) => self.delete_balance_sheet(tx, *id).await?,
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Runs one consumer group per subscription of `planning` on `parts`; `codec` decodes
@@ -134,6 +182,15 @@ pub mod planning {
                 EntityChange::Deleted(id) => self.consumer.delete_person(tx, *id).await,
             }
         }
+
+        async fn apply_batch(
+            &self,
+            tx: &mut PgConnection,
+            batch: &[BatchItem<'_, Self::Event>],
+        ) -> Result<(), HandleError> {
+            let changes: Vec<&Self::Event> = batch.iter().map(|item| &item.event).collect();
+            self.consumer.apply_person_batch(tx, &changes).await
+        }
     }
 
     /// Reads `balance_sheet_created` for [`PlanningConsumer`].
@@ -161,6 +218,15 @@ pub mod planning {
                 }
                 EntityChange::Deleted(id) => self.consumer.delete_balance_sheet(tx, *id).await,
             }
+        }
+
+        async fn apply_batch(
+            &self,
+            tx: &mut PgConnection,
+            batch: &[BatchItem<'_, Self::Event>],
+        ) -> Result<(), HandleError> {
+            let changes: Vec<&Self::Event> = batch.iter().map(|item| &item.event).collect();
+            self.consumer.apply_balance_sheet_batch(tx, &changes).await
         }
     }
 }

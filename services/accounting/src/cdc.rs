@@ -8,11 +8,12 @@
 //! twice yields the same `ce_id` and is de-duplicated here and downstream.
 
 use chrono::{DateTime, Utc};
+use contract_runtime::event::CanonicalEvent;
 use contracts::consumers::accounting::AccountingConsumer;
 use contracts::events;
 use serde::Deserialize;
-use service_kit::consumer::{ErrorClass, HandleError, Handler, RawEvent};
-use service_kit::outbox::Outbox;
+use service_kit::consumer::{BatchItem, ErrorClass, HandleError, Handler, RawEvent};
+use service_kit::outbox::{BatchEntry, Outbox};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -196,6 +197,44 @@ impl Handler for CdcTranslator {
         }
         Ok(())
     }
+
+    /// The whole batch's outbox rows in one multi-row insert.
+    async fn apply_batch(
+        &self,
+        tx: &mut PgConnection,
+        batch: &[BatchItem<'_, Change>],
+    ) -> Result<(), HandleError> {
+        self.outbox
+            .publish_batch_with_ids(tx, &outbox_entries(batch))
+            .await
+            .map_err(outbox_error)
+    }
+}
+
+/// The outbox rows a batch of changes publishes, in order: every change is an event of its
+/// own (downstream counts them), so nothing is collapsed; Debezium's own tombstones publish
+/// nothing.
+fn outbox_entries<'a>(
+    batch: &'a [BatchItem<'_, Change>],
+) -> Vec<BatchEntry<'a, events::BalanceSheet>> {
+    batch
+        .iter()
+        .filter_map(|item| match &item.event {
+            Change::Upsert { event_id, sheet } => Some(BatchEntry {
+                event_id: *event_id,
+                key: sheet.key(),
+                event: Some(sheet),
+                parent: item.span,
+            }),
+            Change::Delete { event_id, id } => Some(BatchEntry {
+                event_id: *event_id,
+                key: id.to_string(),
+                event: None,
+                parent: item.span,
+            }),
+            Change::Nothing => None,
+        })
+        .collect()
 }
 
 fn outbox_error(error: service_kit::outbox::OutboxError) -> HandleError {
@@ -270,6 +309,40 @@ mod tests {
     fn a_delete_becomes_a_tombstone() {
         let delete = r#"{"before":{"id":"8ab01372-1e2e-493a-88b6-da171b116ef2","person_id":null,"date_calculated":null,"assets":null,"liabilities":null},"after":null,"source":{"lsn":24023200},"op":"d"}"#;
         assert!(matches!(parse(&raw(delete)), Ok(Change::Delete { .. })));
+    }
+
+    #[test]
+    fn a_batch_publishes_every_change_in_order_and_nothing_for_debeziums_tombstones() {
+        let delete = r#"{"before":{"id":"8ab01372-1e2e-493a-88b6-da171b116ef2"},"after":null,"source":{"lsn":24023200},"op":"d"}"#;
+        let messages = [
+            raw(CREATE),
+            RawEvent {
+                value: None,
+                ..raw("")
+            },
+            raw(&CREATE.replace("24023128", "24023150")),
+            raw(delete),
+        ];
+        let changes: Vec<Change> = messages.iter().map(|m| parse(m).expect("parses")).collect();
+        let span = tracing::Span::none();
+        let batch: Vec<BatchItem<'_, Change>> = changes
+            .into_iter()
+            .zip(&messages)
+            .map(|(event, raw)| BatchItem {
+                event,
+                raw,
+                span: &span,
+            })
+            .collect();
+        let entries = outbox_entries(&batch);
+        let sheet = "8ab01372-1e2e-493a-88b6-da171b116ef2";
+        let shape: Vec<(&str, bool)> = entries
+            .iter()
+            .map(|e| (e.key.as_str(), e.event.is_some()))
+            .collect();
+        assert_eq!(shape, [(sheet, true), (sheet, true), (sheet, false)]);
+        // Two updates of one row are two events, with distinct ids.
+        assert_ne!(entries[0].event_id, entries[1].event_id);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub const EVENTS_DEAD_LETTERED: &str = "consumer_events_dead_lettered_total";
 pub const EVENTS_DUPLICATE: &str = "consumer_events_duplicate_total";
 pub const PROCESSING_DURATION: &str = "consumer_processing_duration_seconds";
 pub const PARTITION_LAG: &str = "consumer_partition_lag";
+pub const BATCH_SIZE: &str = "consumer_batch_size";
 pub const CONSISTENCY_LAG: &str = "consistency_lag_seconds";
 pub const OUTBOX_EVENTS_WRITTEN: &str = "outbox_events_written_total";
 pub const DB_POOL_IN_USE: &str = "db_pool_connections_in_use";
@@ -41,6 +42,9 @@ const CONSISTENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
 
+/// Messages per consumer transaction: one at low rates, hundreds while catching up.
+const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 static POOLS: Mutex<Vec<(String, PgPool)>> = Mutex::new(Vec::new());
 
@@ -51,6 +55,9 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(CONSISTENCY_LAG.into()), CONSISTENCY_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(BATCH_SIZE.into()), BATCH_SIZE_BUCKETS)
+                })
                 .and_then(|b| b.set_buckets(DURATION_BUCKETS));
             let handle = match builder.map(PrometheusBuilder::install_recorder) {
                 Ok(Ok(handle)) => handle,
@@ -206,6 +213,12 @@ fn ce_time_header(raw: &crate::consumer::RawEvent) -> Option<String> {
 pub fn consumer_processing(group: &str, topic: &str, took: Duration) {
     histogram!(PROCESSING_DURATION, "group" => group.to_owned(), "topic" => topic.to_owned())
         .record(took.as_secs_f64());
+}
+
+/// The number of messages one consumer transaction applied (or tried to).
+pub fn consumer_batch(group: &str, topic: &str, size: usize) {
+    histogram!(BATCH_SIZE, "group" => group.to_owned(), "topic" => topic.to_owned())
+        .record(size as f64);
 }
 
 /// Time from the event's `ce_time` to the commit of its effect. Negative differences (clock

@@ -175,3 +175,107 @@ async fn insert_and_delete<T: CanonicalEvent>(
         .await?;
     Ok(())
 }
+
+/// One event of [`Outbox::publish_batch_with_ids`].
+#[derive(Debug)]
+pub struct BatchEntry<'a, T> {
+    /// Its event id (see [`Outbox::publish_with_id`]).
+    pub event_id: Uuid,
+    /// The Kafka message key.
+    pub key: String,
+    /// The event; `None` publishes a tombstone for `key`.
+    pub event: Option<&'a T>,
+    /// The span the event belongs to (a translator's consumed message): the parent of its
+    /// `publish` span, whose context goes into the row.
+    pub parent: &'a tracing::Span,
+}
+
+impl Outbox {
+    /// Publishes `entries`, in order, as part of the transaction `tx` belongs to: one
+    /// multi-row insert (rows in the entries' order, so the WAL and the topic keep it) and one
+    /// delete, instead of two statements per event. Each entry is a `publish <topic>` span,
+    /// a child of its `parent`.
+    pub async fn publish_batch_with_ids<T: CanonicalEvent>(
+        &self,
+        tx: &mut PgConnection,
+        entries: &[BatchEntry<'_, T>],
+    ) -> Result<(), OutboxError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::with_capacity(entries.len());
+        let mut keys = Vec::with_capacity(entries.len());
+        let mut times = Vec::with_capacity(entries.len());
+        let mut payloads: Vec<Option<Vec<u8>>> = Vec::with_capacity(entries.len());
+        let mut traceparents = Vec::with_capacity(entries.len());
+        let mut spans = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let payload = match entry.event {
+                Some(event) => Some(self.codec.encode(event).await?),
+                None => None,
+            };
+            let span = batch_publish_span::<T>(entry, payload.is_none());
+            traceparents.push(span.in_scope(crate::trace::current_traceparent));
+            spans.push(span);
+            let attributes = Attributes {
+                id: entry.event_id.to_string(),
+                ..Attributes::new(T::EVENT_TYPE, T::SOURCE)
+            };
+            ids.push(entry.event_id);
+            keys.push(entry.key.as_str());
+            times.push(attributes.time_text().unwrap_or_default());
+            payloads.push(payload);
+        }
+        sqlx::query(
+            "INSERT INTO outbox (id, aggregatetype, aggregateid, type, source, time, content_type, specversion, payload, traceparent) \
+             SELECT t.id, $1, t.aggregateid, $2, $3, t.time, $4, $5, t.payload, t.traceparent \
+             FROM UNNEST($6::uuid[], $7::text[], $8::text[], $9::bytea[], $10::text[]) WITH ORDINALITY \
+             AS t (id, aggregateid, time, payload, traceparent, position) ORDER BY t.position",
+        )
+        .bind(T::TOPIC)
+        .bind(T::EVENT_TYPE)
+        .bind(T::SOURCE)
+        .bind(AVRO_CONTENT_TYPE)
+        .bind(SPEC_VERSION_1_0)
+        .bind(&ids)
+        .bind(&keys)
+        .bind(&times)
+        .bind(&payloads)
+        .bind(&traceparents)
+        .execute(&mut *tx)
+        .await?;
+        // Debezium has the INSERTs from the WAL; the DELETE keeps the table empty.
+        sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        for _ in entries {
+            crate::metrics::outbox_written(T::TOPIC);
+        }
+        drop(spans);
+        Ok(())
+    }
+}
+
+/// The `publish <topic>` span of one entry of a batch (the same attributes as a single
+/// write's), a child of the entry's parent.
+fn batch_publish_span<T: CanonicalEvent>(
+    entry: &BatchEntry<'_, T>,
+    tombstone: bool,
+) -> tracing::Span {
+    if !crate::trace::enabled() {
+        return tracing::Span::none();
+    }
+    tracing::info_span!(
+        parent: entry.parent,
+        "outbox_publish",
+        otel.name = format!("publish {}", T::TOPIC),
+        otel.kind = "producer",
+        messaging.system = "kafka",
+        messaging.operation.type = "send",
+        messaging.destination.name = T::TOPIC,
+        messaging.message.id = %entry.event_id,
+        messaging.kafka.message.key = entry.key.as_str(),
+        messaging.kafka.message.tombstone = tombstone,
+    )
+}

@@ -5,10 +5,15 @@
 //! the entity is deleted. Applying an event is an upsert or a delete, so the model converges
 //! to the same state whatever the interleaving of the two topics: a balance sheet that arrives
 //! before its person is stored and counted once the person arrives.
+//!
+//! A batch is applied as set operations over its net effect per entity
+//! ([`collapse`]): one multi-row delete, one multi-row upsert. The per-event methods are the
+//! path of a batch that failed for good, applied again one message at a time.
 
 use contracts::consumers::planning::PlanningConsumer;
 use contracts::events;
 use service_kit::consumer::HandleError;
+use service_kit::consumer::entity::{EntityChange, collapse};
 use service_kit::conventions::known_date_of_birth;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -33,6 +38,18 @@ impl PlanningConsumer for ReadModel {
         Ok(())
     }
 
+    async fn apply_person_batch(
+        &self,
+        tx: &mut PgConnection,
+        changes: &[&EntityChange<events::Person>],
+    ) -> Result<(), HandleError> {
+        store::apply_persons(tx, &collapse(changes), |person| {
+            known_date_of_birth(person.date_of_birth)
+        })
+        .await?;
+        Ok(())
+    }
+
     async fn upsert_balance_sheet(
         &self,
         tx: &mut PgConnection,
@@ -48,6 +65,15 @@ impl PlanningConsumer for ReadModel {
         id: Uuid,
     ) -> Result<(), HandleError> {
         store::delete_balance_sheet(tx, id).await?;
+        Ok(())
+    }
+
+    async fn apply_balance_sheet_batch(
+        &self,
+        tx: &mut PgConnection,
+        changes: &[&EntityChange<events::BalanceSheet>],
+    ) -> Result<(), HandleError> {
+        store::apply_balance_sheets(tx, &collapse(changes)).await?;
         Ok(())
     }
 }

@@ -16,6 +16,8 @@
 //! - a tombstone needs no attributes (Kafka's delete marker carries no event), but a `ce_type`
 //!   it does carry must name the topic's event type.
 
+use std::collections::BTreeMap;
+
 use contract_runtime::event::CanonicalEvent;
 use rdkafka::message::Headers;
 use uuid::Uuid;
@@ -29,6 +31,94 @@ use crate::codec::EventCodec;
 pub enum EntityChange<T> {
     Upsert(T),
     Deleted(Uuid),
+}
+
+/// The net effect of a batch of changes (in partition order) on an entity table, as two set
+/// operations: delete the rows of [`Collapsed::deletes`], then upsert [`Collapsed::upserts`].
+/// Applying it leaves the table as applying the changes one after the other would: the last
+/// state of an entity wins, a tombstone after an upsert deletes, an upsert after a tombstone
+/// starts the entity afresh.
+#[derive(Debug, PartialEq)]
+pub struct Collapsed<'a, T> {
+    /// Entities whose row goes: their last change is a tombstone, or a tombstone came before
+    /// their last upserts (which then write a new row). Sorted by id.
+    pub deletes: Vec<Uuid>,
+    /// The last state of every entity whose last change is an upsert. Sorted by key, so no
+    /// key appears twice (a multi-row `ON CONFLICT DO UPDATE` must not touch a row twice)
+    /// and concurrent writers lock rows in the same order.
+    pub upserts: Vec<NetUpsert<'a, T>>,
+}
+
+/// An entity's last state in a batch and how many upserts led to it since the batch began or
+/// since its last tombstone in the batch: what a per-event count (such as planning's
+/// `applied_events`) adds.
+#[derive(Debug, PartialEq)]
+pub struct NetUpsert<'a, T> {
+    pub state: &'a T,
+    pub upserts: u32,
+}
+
+/// Collapses `changes` (one partition's, in order) per entity into its net effect.
+pub fn collapse<'a, T: CanonicalEvent>(changes: &[&'a EntityChange<T>]) -> Collapsed<'a, T> {
+    enum Net<'a, T> {
+        Upsert {
+            state: &'a T,
+            upserts: u32,
+            deleted_first: Option<Uuid>,
+        },
+        Deleted(Uuid),
+    }
+    let mut by_key: BTreeMap<String, Net<'a, T>> = BTreeMap::new();
+    for change in changes {
+        match change {
+            EntityChange::Upsert(state) => {
+                let next = match by_key.remove(&state.key()) {
+                    None => Net::Upsert {
+                        state,
+                        upserts: 1,
+                        deleted_first: None,
+                    },
+                    Some(Net::Upsert {
+                        upserts,
+                        deleted_first,
+                        ..
+                    }) => Net::Upsert {
+                        state,
+                        upserts: upserts.saturating_add(1),
+                        deleted_first,
+                    },
+                    Some(Net::Deleted(id)) => Net::Upsert {
+                        state,
+                        upserts: 1,
+                        deleted_first: Some(id),
+                    },
+                };
+                by_key.insert(state.key(), next);
+            }
+            EntityChange::Deleted(id) => {
+                by_key.insert(id.to_string(), Net::Deleted(*id));
+            }
+        }
+    }
+    let mut collapsed = Collapsed {
+        deletes: Vec::new(),
+        upserts: Vec::new(),
+    };
+    for net in by_key.into_values() {
+        match net {
+            Net::Deleted(id) => collapsed.deletes.push(id),
+            Net::Upsert {
+                state,
+                upserts,
+                deleted_first,
+            } => {
+                collapsed.deletes.extend(deleted_first);
+                collapsed.upserts.push(NetUpsert { state, upserts });
+            }
+        }
+    }
+    collapsed.deletes.sort_unstable();
+    collapsed
 }
 
 /// Decodes an entity-state message into the change it means (see the module's rules).
@@ -258,6 +348,86 @@ mod tests {
             ..message
         };
         assert!(violation(check_event(&sheet, key, &sheet_message)).contains("/assets"));
+    }
+
+    #[test]
+    fn a_batch_collapses_to_the_last_state_of_each_entity_and_its_upsert_count() {
+        let a = Uuid::from_u128(0xa);
+        let b = Uuid::from_u128(0xb);
+        let named = |id: Uuid, first_name: &str| {
+            EntityChange::Upsert(Person {
+                id,
+                first_name: first_name.into(),
+                ..person()
+            })
+        };
+        let a1 = named(a, "a1");
+        let a2 = named(a, "a2");
+        let a3 = named(a, "a3");
+        let b1 = named(b, "b1");
+        let gone_a = EntityChange::<Person>::Deleted(a);
+        let gone_b = EntityChange::<Person>::Deleted(b);
+        /// A case: its changes, the deletes, the upserts as (first name, count).
+        type Case<'a> = (
+            &'a str,
+            Vec<&'a EntityChange<Person>>,
+            Vec<Uuid>,
+            Vec<(&'a str, u32)>,
+        );
+        let table: Vec<Case<'_>> = vec![
+            ("one upsert", vec![&a1], vec![], vec![("a1", 1)]),
+            (
+                "the last state wins",
+                vec![&a1, &a2, &a3],
+                vec![],
+                vec![("a3", 3)],
+            ),
+            (
+                "a tombstone after an upsert deletes",
+                vec![&a1, &gone_a],
+                vec![a],
+                vec![],
+            ),
+            ("a lone tombstone", vec![&gone_a], vec![a], vec![]),
+            (
+                "an upsert after a tombstone starts afresh",
+                vec![&a1, &a2, &gone_a, &a3],
+                vec![a],
+                vec![("a3", 1)],
+            ),
+            (
+                "deleted, upserted twice",
+                vec![&gone_a, &a1, &a2],
+                vec![a],
+                vec![("a2", 2)],
+            ),
+            ("deleted twice", vec![&gone_a, &gone_a], vec![a], vec![]),
+            (
+                "entities are independent, sorted by key",
+                vec![&b1, &a1, &gone_b, &a2],
+                vec![b],
+                vec![("a2", 2)],
+            ),
+            (
+                "interleaved, both live",
+                vec![&b1, &a1, &a2],
+                vec![],
+                vec![("a2", 2), ("b1", 1)],
+            ),
+            ("empty", vec![], vec![], vec![]),
+        ];
+        for (name, changes, deletes, upserts) in table {
+            let collapsed = collapse(&changes);
+            assert_eq!(collapsed.deletes, deletes, "{name}: deletes");
+            let got: Vec<(String, u32)> = collapsed
+                .upserts
+                .iter()
+                .map(|u| (u.state.first_name.clone(), u.upserts))
+                .collect();
+            let want: Vec<(String, u32)> =
+                upserts.iter().map(|(n, c)| (n.to_string(), *c)).collect();
+            assert_eq!(got, want, "{name}: upserts");
+        }
     }
 
     #[test]

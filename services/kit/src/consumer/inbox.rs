@@ -10,16 +10,121 @@
 //! (`dead-letter/<topic>:<partition>:<offset>`) under the same retention, so a redelivered
 //! poison message is not dead-lettered twice.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
-use super::{HandleError, Handler, RawEvent};
+use super::{BatchItem, HandleError, Handler, RawEvent};
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Outcome {
     Applied,
     Duplicate,
+}
+
+/// A message of a batch with its `process` span.
+pub(super) struct Pending<'a> {
+    pub raw: &'a RawEvent,
+    pub span: tracing::Span,
+}
+
+/// Decodes every message of `batch`, then in one transaction records their ids in the inbox
+/// (one multi-row insert returning the ids it had not seen) and applies those not seen
+/// before with [`Handler::apply_batch`]. The outcome of each message, in batch order; the
+/// first error of any message fails the whole batch (nothing is committed).
+pub(super) async fn handle_batch<H: Handler>(
+    pool: &PgPool,
+    group: &str,
+    handler: &H,
+    batch: &[Pending<'_>],
+) -> Result<Vec<Outcome>, HandleError> {
+    let Some(first) = batch.first() else {
+        return Ok(Vec::new());
+    };
+    let mut events = Vec::with_capacity(batch.len());
+    for pending in batch {
+        let event = handler
+            .decode(pending.raw)
+            .instrument(pending.span.clone())
+            .await?;
+        events.push(event);
+    }
+    let ids: Vec<String> = events
+        .iter()
+        .zip(batch)
+        .map(|(event, pending)| handler.event_id(event, pending.raw))
+        .collect();
+    let candidates = first_occurrences(&ids);
+    let candidate_ids: Vec<&str> = candidates.iter().map(|&i| ids[i].as_str()).collect();
+    let candidate_offsets: Vec<i64> = candidates.iter().map(|&i| batch[i].raw.offset).collect();
+    let mut tx = pool.begin().await?;
+    // One partition per batch: topic and partition are the first message's.
+    let recorded: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO inbox (consumer_group, event_id, topic, kafka_partition, kafka_offset) \
+         SELECT $1, t.event_id, $2, $3, t.kafka_offset \
+         FROM UNNEST($4::text[], $5::bigint[]) AS t (event_id, kafka_offset) \
+         ON CONFLICT DO NOTHING RETURNING event_id",
+    )
+    .bind(group)
+    .bind(&first.raw.topic)
+    .bind(first.raw.partition)
+    .bind(&candidate_ids)
+    .bind(&candidate_offsets)
+    .fetch_all(&mut *tx)
+    .await?;
+    let recorded: HashSet<&str> = recorded.iter().map(String::as_str).collect();
+    let outcomes = outcomes(&ids, &recorded);
+    let fresh: Vec<BatchItem<'_, H::Event>> = events
+        .into_iter()
+        .zip(batch)
+        .zip(&outcomes)
+        .filter(|(_, outcome)| **outcome == Outcome::Applied)
+        .map(|((event, pending), _)| BatchItem {
+            event,
+            raw: pending.raw,
+            span: &pending.span,
+        })
+        .collect();
+    for ((pending, id), outcome) in batch.iter().zip(&ids).zip(&outcomes) {
+        if *outcome == Outcome::Duplicate {
+            tracing::debug!(parent: &pending.span, event_id = %id, topic = %pending.raw.topic, offset = pending.raw.offset, "duplicate skipped");
+        }
+    }
+    if fresh.is_empty() {
+        tx.rollback().await?;
+        return Ok(outcomes);
+    }
+    handler.apply_batch(&mut tx, &fresh).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// The positions of the first message of each distinct id, in batch order: what the inbox
+/// insert proposes (a later message with the same id is a redelivery within the batch).
+fn first_occurrences(ids: &[String]) -> Vec<usize> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    (0..ids.len())
+        .filter(|&i| seen.insert(ids[i].as_str()))
+        .collect()
+}
+
+/// Per message of a batch: applied when its id is one the inbox insert `recorded` and no
+/// earlier message of the batch has it; a duplicate otherwise (the inbox had it already, or
+/// the batch repeats it).
+fn outcomes(ids: &[String], recorded: &HashSet<&str>) -> Vec<Outcome> {
+    let mut applied = HashSet::with_capacity(ids.len());
+    ids.iter()
+        .map(|id| {
+            if recorded.contains(id.as_str()) && applied.insert(id.as_str()) {
+                Outcome::Applied
+            } else {
+                Outcome::Duplicate
+            }
+        })
+        .collect()
 }
 
 /// Decodes, then records the event id and applies the effect in one transaction.
@@ -119,4 +224,54 @@ pub(super) async fn record_dead_letter(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_id_is_applied_once_per_batch_and_only_when_the_inbox_had_not_seen_it() {
+        use Outcome::{Applied, Duplicate};
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        /// A case: the batch's ids, those the insert recorded, the outcomes.
+        type Case<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [Outcome]);
+        let table: &[Case<'_>] = &[
+            (
+                "all new",
+                &["a", "b", "c"],
+                &["a", "b", "c"],
+                &[Applied, Applied, Applied],
+            ),
+            ("all seen before", &["a", "b"], &[], &[Duplicate, Duplicate]),
+            (
+                "one seen before",
+                &["a", "b", "c"],
+                &["a", "c"],
+                &[Applied, Duplicate, Applied],
+            ),
+            (
+                "repeated in the batch",
+                &["a", "b", "a"],
+                &["a", "b"],
+                &[Applied, Applied, Duplicate],
+            ),
+            (
+                "repeated and seen before",
+                &["a", "a"],
+                &[],
+                &[Duplicate, Duplicate],
+            ),
+            ("empty", &[], &[], &[]),
+        ];
+        for (name, batch, recorded, expected) in table {
+            let recorded: HashSet<&str> = recorded.iter().copied().collect();
+            assert_eq!(outcomes(&ids(batch), &recorded), *expected, "{name}");
+        }
+        assert_eq!(
+            first_occurrences(&ids(&["a", "b", "a", "c", "b"])),
+            [0, 1, 3]
+        );
+        assert_eq!(first_occurrences(&ids(&[])), Vec::<usize>::new());
+    }
 }

@@ -7,6 +7,17 @@
 //!    redelivery, and the effect is skipped;
 //! 3. only after that transaction commits is the offset stored for commit.
 //!
+//! Messages go in batches: a partition's worker takes what its partition has ready (up to
+//! [`BatchLimits::max_events`], waiting at most [`BatchLimits::max_wait`] — by default not at
+//! all — so a lone message is not held back, see [`gather`]) and applies the batch in one
+//! transaction: one multi-row inbox insert that returns the ids not seen before, then
+//! [`Handler::apply_batch`] with those messages in partition order (set operations where the
+//! handler has them), then one commit and the batch's last offset. A batch that fails for
+//! good — a poison message, a value the database refuses — is applied again one message at a
+//! time under the per-message policy below ([`decide_batch`]), so only the culprit is retried
+//! and dead-lettered; a transient failure retries the whole batch with the policy's backoff.
+//! Every message keeps its own `process` span, counters and consistency lag.
+//!
 //! Partitions are processed concurrently, each by its own task, so a partition that waits
 //! on a failing dependency holds back only itself (it is paused on the broker side when its
 //! queue fills). What happens after a failed attempt is [`decide`]d by the [`RetryPolicy`]:
@@ -37,11 +48,15 @@ use rdkafka::producer::FutureProducer;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 pub use dlq::{DLQ_SUFFIX, DeadLetterHeaders, dead_letter_topic};
 pub use error::{ErrorClass, HandleError, sqlstate_class_is_permanent};
 pub use partition::PartitionStatus;
-pub use policy::{Attempt, AttemptResult, Backoff, ConsumerConfig, Decision, RetryPolicy, decide};
+pub use policy::{
+    Attempt, AttemptResult, Backoff, BatchDecision, BatchLimits, ConsumerConfig, Decision, Gather,
+    RetryPolicy, decide, decide_batch, gather,
+};
 
 use rebalance::{RuntimeConsumer, RuntimeContext};
 
@@ -90,6 +105,28 @@ pub trait Handler: Send + Sync + 'static {
         raw: &RawEvent,
     ) -> impl Future<Output = Result<(), HandleError>> + Send;
 
+    /// Applies the effects of `batch` — decoded messages of one partition not applied before,
+    /// in partition order — inside `tx`, the transaction that records them all in the inbox.
+    /// The default applies each with [`Handler::apply`], in order, inside its message's span;
+    /// a handler with set operations (multi-row upserts) overrides it, keeping the outcome of
+    /// applying the messages one after the other (the last state of a key wins). Any error
+    /// fails the whole batch; a permanent one makes the runtime apply the batch again one
+    /// message at a time with [`Handler::apply`].
+    fn apply_batch(
+        &self,
+        tx: &mut PgConnection,
+        batch: &[BatchItem<'_, Self::Event>],
+    ) -> impl Future<Output = Result<(), HandleError>> + Send {
+        async move {
+            for item in batch {
+                self.apply(tx, &item.event, item.raw)
+                    .instrument(item.span.clone())
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+
     /// The W3C `traceparent` the message's handling continues (its `process` span's parent):
     /// by default the message's `traceparent` header. Called only while tracing is on.
     fn trace_parent(&self, raw: &RawEvent) -> Option<String> {
@@ -105,6 +142,16 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
+/// One decoded message of a batch (see [`Handler::apply_batch`]).
+#[derive(Debug)]
+pub struct BatchItem<'a, E> {
+    pub event: E,
+    pub raw: &'a RawEvent,
+    /// The message's `process` span (disabled while tracing is off): what the handler makes
+    /// the parent of spans it opens for this message, such as an outbox write.
+    pub span: &'a tracing::Span,
+}
+
 /// Settings of one consumer group.
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
@@ -113,7 +160,10 @@ pub struct ConsumerSettings {
     pub bootstrap_servers: String,
     /// Retries, dead letters and the dead-letter limit.
     pub policy: RetryPolicy,
-    /// A partition whose queue holds this many messages is paused until it drains to half.
+    /// How many messages of a partition go into one transaction.
+    pub batch: BatchLimits,
+    /// A partition whose queue holds this many messages is paused until it drains to half
+    /// (twice a batch, so a worker finds a full batch waiting while the next is fetched).
     pub partition_queue_high_water: usize,
     /// Inbox rows older than this are purged (see [`inbox`]).
     pub inbox_retention: Duration,
@@ -135,7 +185,8 @@ impl ConsumerSettings {
             topics: topics.iter().map(|t| t.to_string()).collect(),
             bootstrap_servers: bootstrap_servers.into(),
             policy: RetryPolicy::default(),
-            partition_queue_high_water: 256,
+            batch: BatchLimits::default(),
+            partition_queue_high_water: 2 * policy::DEFAULT_BATCH_MAX_EVENTS,
             inbox_retention: Duration::from_secs(7 * 24 * 3600),
             session_timeout: Duration::from_secs(10),
         }
@@ -146,6 +197,8 @@ impl ConsumerSettings {
     /// These settings with the runtime configuration read from the environment.
     pub fn configured(mut self, config: &ConsumerConfig) -> Self {
         self.policy = config.retry_policy();
+        self.batch = config.batch_limits();
+        self.partition_queue_high_water = (2 * self.batch.max_events).max(256);
         self
     }
 }

@@ -18,7 +18,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::policy::{Attempt, AttemptResult, Decision, decide};
+use super::policy::{
+    Attempt, AttemptResult, BatchDecision, BatchLimits, Decision, Gather, decide, decide_batch,
+    gather,
+};
 use super::rebalance::RuntimeConsumer;
 use super::{ConsumerHealth, ConsumerSettings, HandleError, Handler, RawEvent, dlq, inbox};
 use crate::metrics::{self, EventOutcome};
@@ -182,9 +185,16 @@ pub(super) fn spawn<H: Handler>(
         let topic = topic.to_string();
         tokio::spawn(async move {
             let _ended = ended_tx;
-            let low_water = context.settings.partition_queue_high_water / 2;
+            let progress = Progress {
+                topic: topic.clone(),
+                partition,
+                depth,
+                paused,
+                low_water: context.settings.partition_queue_high_water / 2,
+                resume,
+            };
             loop {
-                let raw = tokio::select! {
+                let first = tokio::select! {
                     biased;
                     () = stop.cancelled() => break,
                     raw = receiver.recv() => match raw {
@@ -192,26 +202,9 @@ pub(super) fn spawn<H: Handler>(
                         None => break,
                     },
                 };
-                let offset = raw.offset;
-                let parent = crate::trace::enabled()
-                    .then(|| context.handler.trace_parent(&raw))
-                    .flatten();
-                let span = crate::trace::process_span(&context.settings.group_id, &raw, parent);
-                if !handle_until_done(&context, &raw, &stop)
-                    .instrument(span)
-                    .await
-                {
-                    break; // stopped while retrying: the offset stays uncommitted
-                }
-                if let Err(error) = context.consumer.store_offset(&topic, partition, offset) {
-                    // Only when the partition was taken away without a revocation callback
-                    // (lost with the group membership); its next owner re-reads the message
-                    // and the inbox recognises it.
-                    tracing::warn!(%error, topic, partition, offset, "offset not stored");
-                }
-                let left = depth.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
-                if left <= low_water && paused.swap(false, Ordering::SeqCst) {
-                    let _ = resume.send((topic.clone(), partition));
+                let batch = gather_batch(&context.settings.batch, first, &mut receiver).await;
+                if !handle_batch_until_done(&context, &batch, &progress, &stop).await {
+                    break; // stopped while retrying: the offsets stay uncommitted
                 }
             }
         })
@@ -225,6 +218,162 @@ pub(super) fn spawn<H: Handler>(
         stop,
         ended,
         task,
+    }
+}
+
+/// Takes `first` and what else the queue holds, as [`gather`] decides.
+async fn gather_batch(
+    limits: &BatchLimits,
+    first: RawEvent,
+    receiver: &mut mpsc::UnboundedReceiver<RawEvent>,
+) -> Vec<RawEvent> {
+    let started = Instant::now();
+    let mut batch = vec![first];
+    loop {
+        match gather(limits, batch.len(), started.elapsed(), !receiver.is_empty()) {
+            Gather::Apply => return batch,
+            Gather::Take => match receiver.try_recv() {
+                Ok(raw) => batch.push(raw),
+                Err(_) => return batch,
+            },
+            Gather::Wait(budget) => match tokio::time::timeout(budget, receiver.recv()).await {
+                Ok(Some(raw)) => batch.push(raw),
+                // Closed (stopping) or the budget spent.
+                Ok(None) | Err(_) => return batch,
+            },
+        }
+    }
+}
+
+/// What a worker does once messages are finished: stores the offset for commit and resumes
+/// a partition it paused when the queue has drained to the low-water mark.
+struct Progress {
+    topic: String,
+    partition: i32,
+    depth: Arc<AtomicUsize>,
+    paused: Arc<AtomicBool>,
+    low_water: usize,
+    resume: mpsc::UnboundedSender<(String, i32)>,
+}
+
+impl Progress {
+    /// `count` messages up to `offset` (the last of them) are finished.
+    fn finished<H>(&self, context: &WorkerContext<H>, offset: i64, count: usize) {
+        let (topic, partition) = (self.topic.as_str(), self.partition);
+        if let Err(error) = context.consumer.store_offset(topic, partition, offset) {
+            // Only when the partition was taken away without a revocation callback (lost
+            // with the group membership); its next owner re-reads the messages and the
+            // inbox recognises them.
+            tracing::warn!(%error, topic, partition, offset, "offset not stored");
+        }
+        let left = self
+            .depth
+            .fetch_sub(count, Ordering::SeqCst)
+            .saturating_sub(count);
+        if left <= self.low_water && self.paused.swap(false, Ordering::SeqCst) {
+            let _ = self.resume.send((self.topic.clone(), self.partition));
+        }
+    }
+}
+
+/// Handles a batch until all its messages are applied, recognised as duplicates or
+/// dead-lettered, storing offsets as it goes. Returns false when `stop` interrupted it.
+async fn handle_batch_until_done<H: Handler>(
+    context: &WorkerContext<H>,
+    batch: &[RawEvent],
+    progress: &Progress,
+    stop: &CancellationToken,
+) -> bool {
+    let settings = &context.settings;
+    let group = settings.group_id.as_str();
+    let pending: Vec<inbox::Pending<'_>> = batch
+        .iter()
+        .map(|raw| {
+            let parent = crate::trace::enabled()
+                .then(|| context.handler.trace_parent(raw))
+                .flatten();
+            inbox::Pending {
+                raw,
+                span: crate::trace::process_span(group, raw, parent),
+            }
+        })
+        .collect();
+    let Some(last) = batch.last() else {
+        return true;
+    };
+    metrics::consumer_batch(group, &last.topic, batch.len());
+    let started = Instant::now();
+    let mut attempts: u32 = 0;
+    loop {
+        attempts += 1;
+        let result =
+            inbox::handle_batch(&context.pool, group, context.handler.as_ref(), &pending).await;
+        let attempt = match &result {
+            Ok(_) => AttemptResult::Done,
+            Err(HandleError::Transient(_)) => AttemptResult::Transient,
+            Err(HandleError::Permanent { class, .. }) => AttemptResult::Permanent(*class),
+        };
+        let failure = match result {
+            Ok(outcomes) => {
+                let (mut applied, mut duplicates) = (0, 0);
+                for (item, outcome) in pending.iter().zip(&outcomes) {
+                    let raw = item.raw;
+                    match outcome {
+                        inbox::Outcome::Applied => applied += 1,
+                        inbox::Outcome::Duplicate => duplicates += 1,
+                    }
+                    metrics::event_finished(
+                        group,
+                        raw,
+                        match outcome {
+                            inbox::Outcome::Applied => EventOutcome::Processed,
+                            inbox::Outcome::Duplicate => EventOutcome::Duplicate,
+                        },
+                        started,
+                    );
+                }
+                context.health.update(&last.topic, last.partition, |s| {
+                    s.processed += applied;
+                    s.duplicates += duplicates;
+                    s.dead_letter_streak = 0;
+                    s.finished(last.offset);
+                });
+                progress.finished(context, last.offset, batch.len());
+                return true;
+            }
+            Err(failure) => failure,
+        };
+        match decide_batch(&settings.policy, attempt, attempts, rand::random()) {
+            // Commit is never the answer to a failure; one by one, each message's own
+            // policy decides again.
+            BatchDecision::Commit | BatchDecision::OneByOne => {
+                tracing::warn!(topic = %last.topic, partition = last.partition, first_offset = batch[0].offset, last_offset = last.offset, error = %failure, "batch failed for good; applying its messages one by one");
+                for item in &pending {
+                    if !handle_until_done(context, item.raw, stop)
+                        .instrument(item.span.clone())
+                        .await
+                    {
+                        return false;
+                    }
+                    progress.finished(context, item.raw.offset, 1);
+                }
+                return true;
+            }
+            BatchDecision::Retry { after } => {
+                tracing::warn!(topic = %last.topic, partition = last.partition, first_offset = batch[0].offset, last_offset = last.offset, attempts, error = %failure, "retrying the batch");
+                for raw in batch {
+                    metrics::consumer_event(group, &raw.topic, EventOutcome::Retried);
+                }
+                context.health.update(&last.topic, last.partition, |s| {
+                    s.retrying_since.get_or_insert_with(Instant::now);
+                    s.last_error = Some(failure.to_string());
+                });
+                tokio::select! {
+                    () = stop.cancelled() => return false,
+                    () = tokio::time::sleep(after) => {}
+                }
+            }
+        }
     }
 }
 

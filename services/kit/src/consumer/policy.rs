@@ -145,6 +145,87 @@ pub fn decide(policy: &RetryPolicy, attempt: &Attempt, jitter: f64) -> Decision 
     }
 }
 
+/// How much a partition's worker takes into one transaction: what its partition has ready,
+/// up to `max_events`, waiting at most `max_wait` after the first message for more to arrive
+/// (zero: only what is already fetched, so a lone event is never held back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// The most messages in one batch (at least 1; 1 applies each message on its own).
+    pub max_events: usize,
+    /// The longest a batch waits, from its first message, for more.
+    pub max_wait: Duration,
+}
+
+pub const DEFAULT_BATCH_MAX_EVENTS: usize = 500;
+pub const DEFAULT_BATCH_MAX_WAIT_MS: u64 = 0;
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        Self {
+            max_events: DEFAULT_BATCH_MAX_EVENTS,
+            max_wait: Duration::from_millis(DEFAULT_BATCH_MAX_WAIT_MS),
+        }
+    }
+}
+
+/// What a worker gathering a batch does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gather {
+    /// Take the next message, which is already queued.
+    Take,
+    /// Nothing is queued yet: wait this long at most for the next message.
+    Wait(Duration),
+    /// Cut the batch here and apply it.
+    Apply,
+}
+
+/// Whether a batch of `taken` messages (at least the first), gathered for `waited` since its
+/// first message, takes more: a full batch is applied; a queued message is taken; an empty
+/// queue is waited on while the latency budget lasts.
+pub fn gather(limits: &BatchLimits, taken: usize, waited: Duration, queued: bool) -> Gather {
+    if taken >= limits.max_events.max(1) {
+        Gather::Apply
+    } else if queued {
+        Gather::Take
+    } else if waited < limits.max_wait {
+        Gather::Wait(limits.max_wait - waited)
+    } else {
+        Gather::Apply
+    }
+}
+
+/// What the runtime does after an attempt at a whole batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BatchDecision {
+    /// The batch committed: store the last offset.
+    Commit,
+    /// A dependency failed: try the whole batch again after the pause.
+    Retry { after: Duration },
+    /// Something in the batch fails for good (a poison message, a value the database refuses):
+    /// apply its messages one by one, each under [`decide`], so that only the culprit is
+    /// retried and dead-lettered and its neighbours are applied.
+    OneByOne,
+}
+
+/// The runtime's decision after attempt `attempts` (from 1) at a batch; `jitter` is a random
+/// draw in `[0, 1)`. A transient failure never goes one by one (every message would fail the
+/// same way, and the batch keeps its order); a permanent one always does, whatever the batch
+/// size: the per-message path owns retries, dead letters and the dead-letter limit.
+pub fn decide_batch(
+    policy: &RetryPolicy,
+    result: AttemptResult,
+    attempts: u32,
+    jitter: f64,
+) -> BatchDecision {
+    match result {
+        AttemptResult::Done => BatchDecision::Commit,
+        AttemptResult::Transient => BatchDecision::Retry {
+            after: policy.backoff.jittered(attempts, jitter),
+        },
+        AttemptResult::Permanent(_) => BatchDecision::OneByOne,
+    }
+}
+
 /// The consumer runtime's settings from the environment (or flags), flattened into each
 /// consuming service's configuration.
 #[derive(Debug, Clone, Args)]
@@ -174,6 +255,20 @@ pub struct ConsumerConfig {
     /// Dead letters in a row after which a partition stops and reports unhealthy.
     #[arg(long, env = "CONSUMER_DEAD_LETTER_LIMIT", default_value_t = DEFAULT_DEAD_LETTER_LIMIT)]
     pub consumer_dead_letter_limit: u32,
+
+    /// The most messages of a partition applied in one transaction (1: one at a time).
+    #[arg(
+        long,
+        env = "CONSUMER_BATCH_MAX_EVENTS",
+        default_value_t = DEFAULT_BATCH_MAX_EVENTS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub consumer_batch_max_events: usize,
+
+    /// The longest a batch waits, in milliseconds from its first message, for more messages
+    /// (0: only what is already fetched).
+    #[arg(long, env = "CONSUMER_BATCH_MAX_WAIT_MS", default_value_t = DEFAULT_BATCH_MAX_WAIT_MS)]
+    pub consumer_batch_max_wait_ms: u64,
 }
 
 impl Default for ConsumerConfig {
@@ -185,6 +280,8 @@ impl Default for ConsumerConfig {
             consumer_max_permanent_attempts: policy.max_permanent_attempts,
             consumer_dead_letter_after_ms: 0,
             consumer_dead_letter_limit: policy.dead_letter_limit,
+            consumer_batch_max_events: DEFAULT_BATCH_MAX_EVENTS,
+            consumer_batch_max_wait_ms: DEFAULT_BATCH_MAX_WAIT_MS,
         }
     }
 }
@@ -199,6 +296,13 @@ impl ConsumerConfig {
             max_permanent_attempts: self.consumer_max_permanent_attempts,
             dead_letter_after: Duration::from_millis(self.consumer_dead_letter_after_ms),
             dead_letter_limit: self.consumer_dead_letter_limit,
+        }
+    }
+
+    pub fn batch_limits(&self) -> BatchLimits {
+        BatchLimits {
+            max_events: self.consumer_batch_max_events,
+            max_wait: Duration::from_millis(self.consumer_batch_max_wait_ms),
         }
     }
 }
@@ -325,6 +429,108 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_takes_what_is_queued_up_to_its_count_and_waits_only_within_its_budget() {
+        use Gather::{Apply, Take, Wait};
+        let no_wait = BatchLimits {
+            max_events: 3,
+            max_wait: Duration::ZERO,
+        };
+        let budget = BatchLimits {
+            max_events: 3,
+            max_wait: MS(5),
+        };
+        let table = [
+            ("queued, room left", no_wait, 1, 0, true, Take),
+            ("queued, full", no_wait, 3, 0, true, Apply),
+            ("over full (limit lowered)", no_wait, 9, 0, true, Apply),
+            ("a lone event is not held back", no_wait, 1, 0, false, Apply),
+            (
+                "nothing queued, budget left",
+                budget,
+                1,
+                2,
+                false,
+                Wait(MS(3)),
+            ),
+            ("nothing queued, budget spent", budget, 2, 5, false, Apply),
+            (
+                "queued after the budget: still taken",
+                budget,
+                2,
+                9,
+                true,
+                Take,
+            ),
+            ("full within the budget", budget, 3, 1, false, Apply),
+        ];
+        for (name, limits, taken, waited_ms, queued, expected) in table {
+            assert_eq!(
+                gather(&limits, taken, MS(waited_ms), queued),
+                expected,
+                "{name}"
+            );
+        }
+        // A zero count (not accepted from the environment) counts as 1.
+        let zero = BatchLimits {
+            max_events: 0,
+            ..no_wait
+        };
+        assert_eq!(gather(&zero, 1, MS(0), true), Apply);
+    }
+
+    #[test]
+    fn a_failed_batch_retries_when_transient_and_goes_one_by_one_when_permanent() {
+        use BatchDecision::{Commit, OneByOne, Retry};
+        let policy = RetryPolicy {
+            backoff: Backoff {
+                initial: MS(100),
+                max: MS(1_000),
+            },
+            ..RetryPolicy::default()
+        };
+        let table = [
+            ("committed", AttemptResult::Done, 1, Commit),
+            (
+                "transient",
+                AttemptResult::Transient,
+                1,
+                Retry { after: MS(100) },
+            ),
+            (
+                "transient again",
+                AttemptResult::Transient,
+                3,
+                Retry { after: MS(400) },
+            ),
+            (
+                "transient, capped",
+                AttemptResult::Transient,
+                40,
+                Retry { after: MS(1_000) },
+            ),
+            (
+                "poison in the batch",
+                AttemptResult::Permanent(ErrorClass::UndecodableAvro),
+                1,
+                OneByOne,
+            ),
+            (
+                "refused by the database after transient attempts",
+                AttemptResult::Permanent(ErrorClass::DataException),
+                5,
+                OneByOne,
+            ),
+        ];
+        for (name, result, attempts, expected) in table {
+            assert_eq!(
+                decide_batch(&policy, result, attempts, 1.0),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn backoff_doubles_up_to_the_cap() {
         let backoff = Backoff {
             initial: MS(100),
@@ -372,6 +578,8 @@ mod tests {
             "--consumer-max-permanent-attempts=7",
             "--consumer-dead-letter-after-ms=250",
             "--consumer-dead-letter-limit=4",
+            "--consumer-batch-max-events=64",
+            "--consumer-batch-max-wait-ms=3",
         ])
         .expect("flags parse");
         assert_eq!(
@@ -386,6 +594,15 @@ mod tests {
                 dead_letter_limit: 4,
             }
         );
+        assert_eq!(
+            set.consumer.batch_limits(),
+            BatchLimits {
+                max_events: 64,
+                max_wait: MS(3)
+            }
+        );
+        assert_eq!(defaults.consumer.batch_limits(), BatchLimits::default());
         assert!(Cli::try_parse_from(["x", "--consumer-max-permanent-attempts=0"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--consumer-batch-max-events=0"]).is_err());
     }
 }
