@@ -105,7 +105,7 @@ impl IntoResponse for GetRatiosResponse {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum HealthResponse {
-    /// Every dependency the service needs to serve is ready (`ok`, or `degraded`).
+    /// Every dependency the service needs to serve is ready (`ok`, perhaps `degraded`).
     Ok(contract_runtime::Health),
     /// A dependency the service needs to serve is not ready.
     ServiceUnavailable(contract_runtime::Health),
@@ -144,13 +144,13 @@ pub trait PlanningApi: Send + Sync + 'static {
     /// `GET /health/`
     ///
     /// The health of every dependency, kept at the seed's path for its clients. `200` while the
-    /// service can serve its API: `ok`, or `degraded` when a component it can work without (the
-    /// schema registry, once its schemas are registered) or the connector relaying its events
-    /// is not ready, named in `checks`. Every process also serves the probes `GET /health/live`
-    /// (`200` while it answers) and `GET /health/ready` (the same body; `503` also while a
-    /// connector relaying the service's events is not running or its replication slot is
-    /// missing or inactive), from the service kit like `/metrics`, on consumer-only processes
-    /// on their operations port.
+    /// service can serve its API: `ok`, with `degraded: true` when a component it can work
+    /// without (the schema registry, once its schemas are registered) or the connector relaying
+    /// its events is not ready, named in `checks`. Every process also serves the probes `GET
+    /// /health/live` (`200` while it answers) and `GET /health/ready` (the same body; `503`
+    /// also while a connector relaying the service's events is not running or its replication
+    /// slot is missing or inactive), from the service kit like `/metrics`, on consumer-only
+    /// processes on their operations port.
     fn health(
         &self,
         context: RequestContext,
@@ -214,13 +214,13 @@ async fn handle_get_ratios<H: PlanningApi>(
 /// `GET /health/`
 ///
 /// The health of every dependency, kept at the seed's path for its clients. `200` while the
-/// service can serve its API: `ok`, or `degraded` when a component it can work without (the
-/// schema registry, once its schemas are registered) or the connector relaying its events
-/// is not ready, named in `checks`. Every process also serves the probes `GET /health/live`
-/// (`200` while it answers) and `GET /health/ready` (the same body; `503` also while a
-/// connector relaying the service's events is not running or its replication slot is
-/// missing or inactive), from the service kit like `/metrics`, on consumer-only processes
-/// on their operations port.
+/// service can serve its API: `ok`, with `degraded: true` when a component it can work
+/// without (the schema registry, once its schemas are registered) or the connector relaying
+/// its events is not ready, named in `checks`. Every process also serves the probes `GET
+/// /health/live` (`200` while it answers) and `GET /health/ready` (the same body; `503`
+/// also while a connector relaying the service's events is not running or its replication
+/// slot is missing or inactive), from the service kit like `/metrics`, on consumer-only
+/// processes on their operations port.
 async fn handle_health<H: PlanningApi>(
     State(state): State<RouterState<H>>,
     request: Request,
@@ -268,13 +268,13 @@ impl Client {
     /// `GET /health/`
     ///
     /// The health of every dependency, kept at the seed's path for its clients. `200` while the
-    /// service can serve its API: `ok`, or `degraded` when a component it can work without (the
-    /// schema registry, once its schemas are registered) or the connector relaying its events
-    /// is not ready, named in `checks`. Every process also serves the probes `GET /health/live`
-    /// (`200` while it answers) and `GET /health/ready` (the same body; `503` also while a
-    /// connector relaying the service's events is not running or its replication slot is
-    /// missing or inactive), from the service kit like `/metrics`, on consumer-only processes
-    /// on their operations port.
+    /// service can serve its API: `ok`, with `degraded: true` when a component it can work
+    /// without (the schema registry, once its schemas are registered) or the connector relaying
+    /// its events is not ready, named in `checks`. Every process also serves the probes `GET
+    /// /health/live` (`200` while it answers) and `GET /health/ready` (the same body; `503`
+    /// also while a connector relaying the service's events is not running or its replication
+    /// slot is missing or inactive), from the service kit like `/metrics`, on consumer-only
+    /// processes on their operations port.
     pub async fn health(&self) -> Result<HealthResponse, ClientError> {
         let response = self
             .http

@@ -7,21 +7,25 @@ use serde::{Deserialize, Serialize};
 /// Overall readiness and one entry per dependency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
-    /// `ok` when every check is ready.
+    /// `ok` when every check the answer requires is ready.
     pub status: HealthStatus,
+    /// The service answers, but a dependency it can work without is not ready (the failing
+    /// checks name it). A flag beside `status` rather than a third status value, so that
+    /// clients built for the first published API, whose `status` is `ok` or `unavailable`,
+    /// keep reading the answer.
+    #[serde(default)]
+    pub degraded: bool,
     /// Each dependency by name.
     pub checks: BTreeMap<String, Check>,
 }
 
+/// Whether a health answer is a success (`200`) or not (`503`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-/// The overall readiness in a health document.
 pub enum HealthStatus {
-    /// Ready to serve.
+    /// Ready to serve (perhaps [`Health::degraded`]).
     Ok,
-    /// Everything the service needs is ready; an optional dependency is not.
-    Degraded,
-    /// Not ready: a dependency is down.
+    /// Not ready: a dependency the answer requires is down.
     Unavailable,
 }
 
@@ -61,10 +65,14 @@ impl Health {
         } else {
             HealthStatus::Unavailable
         };
-        Self { status, checks }
+        Self {
+            status,
+            degraded: false,
+            checks,
+        }
     }
 
-    /// Whether every check is ready.
+    /// Whether the answer is a success (`ok`, perhaps degraded).
     pub fn is_ok(&self) -> bool {
         self.status == HealthStatus::Ok
     }
@@ -85,6 +93,7 @@ mod tests {
             serde_json::to_value(&health).expect("json"),
             serde_json::json!({
                 "status": "unavailable",
+                "degraded": false,
                 "checks": {
                     "database": {"ready": true},
                     "kafka": {"ready": false, "detail": "no broker"},

@@ -62,10 +62,31 @@ pub enum Probe {
     Ready,
 }
 
+/// What a probe concludes from its checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every check passes.
+    Ok,
+    /// Only checks the probe does not require fail: `200` with `degraded: true`.
+    Degraded,
+    /// A check the probe requires fails: `503`.
+    Unavailable,
+}
+
+impl Verdict {
+    /// The answer's `status` (the published API knows `ok` and `unavailable` only).
+    pub fn status(self) -> HealthStatus {
+        match self {
+            Self::Ok | Self::Degraded => HealthStatus::Ok,
+            Self::Unavailable => HealthStatus::Unavailable,
+        }
+    }
+}
+
 /// The verdict over `(need, ready)` of every check: `unavailable` when a check the probe
 /// requires fails, `degraded` when only others fail, `ok` when all pass.
-pub fn verdict(probe: Probe, checks: impl IntoIterator<Item = (Need, bool)>) -> HealthStatus {
-    let mut status = HealthStatus::Ok;
+pub fn verdict(probe: Probe, checks: impl IntoIterator<Item = (Need, bool)>) -> Verdict {
+    let mut status = Verdict::Ok;
     for (need, ready) in checks {
         if ready {
             continue;
@@ -76,16 +97,16 @@ pub fn verdict(probe: Probe, checks: impl IntoIterator<Item = (Need, bool)>) -> 
             (Probe::Health, Need::Deliver) | (_, Need::Optional) => false,
         };
         if required {
-            return HealthStatus::Unavailable;
+            return Verdict::Unavailable;
         }
-        status = HealthStatus::Degraded;
+        status = Verdict::Degraded;
     }
     status
 }
 
 /// Whether an answer with `status` is a `200`.
 pub fn answers_ok(status: HealthStatus) -> bool {
-    status != HealthStatus::Unavailable
+    status == HealthStatus::Ok
 }
 
 /// A Debezium connector that relays this service's events, and its replication slot (from
@@ -161,7 +182,7 @@ pub struct Report {
 impl Report {
     /// The answer to `probe`; checks failing without making it unavailable say so.
     pub fn health(&self, probe: Probe) -> Health {
-        let status = verdict(probe, self.checks.values().map(|(n, c)| (*n, c.ready)));
+        let verdict = verdict(probe, self.checks.values().map(|(n, c)| (*n, c.ready)));
         let checks = self
             .checks
             .iter()
@@ -177,7 +198,11 @@ impl Report {
                 (name.clone(), check)
             })
             .collect();
-        Health { status, checks }
+        Health {
+            status: verdict.status(),
+            degraded: verdict == Verdict::Degraded,
+            checks,
+        }
     }
 }
 
@@ -565,13 +590,13 @@ fn answer(health: Health) -> Response {
 mod tests {
     use super::*;
 
-    use HealthStatus::{Degraded, Ok as Fine, Unavailable};
     use Need::{Deliver, Optional, Serve};
+    use Verdict::{Degraded, Ok as Fine, Unavailable};
 
     #[test]
     fn the_verdict_fails_only_on_what_the_probe_requires() {
         /// The checks, then the verdicts of `/health/` and of `/health/ready`.
-        type Case = (&'static [(Need, bool)], HealthStatus, HealthStatus);
+        type Case = (&'static [(Need, bool)], Verdict, Verdict);
         let cases: &[Case] = &[
             (&[], Fine, Fine),
             (
@@ -610,7 +635,11 @@ mod tests {
                 "/health/ready of {checks:?}"
             );
         }
-        assert!(answers_ok(Fine) && answers_ok(Degraded) && !answers_ok(Unavailable));
+        assert!(
+            answers_ok(Fine.status())
+                && answers_ok(Degraded.status())
+                && !answers_ok(Unavailable.status())
+        );
     }
 
     #[test]
@@ -625,14 +654,16 @@ mod tests {
             ]),
         };
         let health = report.health(Probe::Ready);
-        assert_eq!(health.status, Degraded);
+        assert_eq!(health.status, HealthStatus::Ok);
+        assert!(health.degraded);
         assert_eq!(
             health.checks["registry"].detail.as_deref(),
             Some("optional, the service works without it: connection refused")
         );
+        let json = serde_json::to_value(&health).expect("json");
         assert_eq!(
-            serde_json::to_value(&health).expect("json")["status"],
-            "degraded"
+            (&json["status"], &json["degraded"]),
+            (&"ok".into(), &true.into())
         );
     }
 

@@ -93,6 +93,7 @@ impl FixtureApi for Things {
         self.calls.hit();
         Ok(StatusResponse::ServiceUnavailable(Health {
             status: HealthStatus::Unavailable,
+            degraded: false,
             checks: Default::default(),
         }))
     }
