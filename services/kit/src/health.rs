@@ -384,10 +384,16 @@ impl HealthChecker {
         if relays.is_empty() {
             return Vec::new();
         }
-        let slots = self.timed_slots(relays).await;
+        let (slots, connectors) = tokio::join!(
+            self.timed_slots(relays),
+            futures::future::join_all(
+                relays
+                    .iter()
+                    .map(|relay| self.timed(self.connector(&relay.connector)))
+            ),
+        );
         let mut checks = Vec::new();
-        for relay in relays {
-            let connector = self.timed(self.connector(&relay.connector)).await;
+        for (relay, connector) in relays.iter().zip(connectors) {
             crate::metrics::relay_connector(&relay.connector, connector.ready);
             checks.push((format!("relay:{}", relay.connector), connector));
             let slot = match &slots {
