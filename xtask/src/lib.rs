@@ -8,6 +8,7 @@
 
 pub mod services;
 pub mod stack;
+pub mod tools;
 pub mod topology;
 
 use std::path::{Path, PathBuf};

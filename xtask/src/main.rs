@@ -12,10 +12,9 @@ mod compat;
 mod demo;
 mod drive;
 mod generate;
-mod tools;
 
 use clap::{Args, Parser, Subcommand};
-use xtask::{project_root, services, stack};
+use xtask::{project_root, services, stack, tools};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Project automation")]

@@ -233,6 +233,13 @@ pub fn start_role(
         .env("API_USERNAME", USERNAME)
         .env("API_PASSWORD", PASSWORD)
         .env("SERVICE_ROLE", role.env_value());
+    let export = backend_export(
+        |name| std::env::var_os(name).is_some(),
+        stack::tracing_endpoint(config),
+    );
+    if let Some(endpoint) = &export {
+        command.env(OTLP_ENDPOINT, endpoint);
+    }
     if role == Role::SecondConsumer {
         // A consumer process serves /health/ and /metrics on its service's port + 100; the
         // second one of the same service needs a port of its own.
@@ -243,8 +250,30 @@ pub fn start_role(
     }
     let pid = process::spawn_logged(command, &service.role_log_file(config, role))?;
     process::write_pid_file(&service.role_pid_file(config, role), pid)?;
-    println!("services: {name} started (pid {pid})");
+    match export {
+        Some(endpoint) => {
+            println!("services: {name} started (pid {pid}), exporting traces to {endpoint}")
+        }
+        None => println!("services: {name} started (pid {pid})"),
+    }
     Ok(())
+}
+
+const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// The trace export endpoint to give a service: the stack's backend when it runs (`stack up
+/// --observability`), unless whoever runs `services up` decided already: an endpoint of its
+/// own (the e2e test's receiver) or `OTEL_SDK_DISABLED` (the bench's runs without export).
+/// The services inherit those variables as they are.
+fn backend_export(is_set: impl Fn(&str) -> bool, backend: Option<String>) -> Option<String> {
+    let decided = [
+        OTLP_ENDPOINT,
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_SDK_DISABLED",
+    ]
+    .iter()
+    .any(|name| is_set(name));
+    if decided { None } else { backend }
 }
 
 pub fn is_healthy(config: &StackConfig, service: Service) -> bool {
@@ -328,4 +357,25 @@ pub fn stop_all(config: &StackConfig) -> Result<()> {
         stop(config, service)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_export_to_the_running_backend_unless_the_caller_decided() {
+        let backend = || Some("http://127.0.0.1:4318".to_owned());
+        let cases: [(&[&str], Option<String>, Option<&str>); 5] = [
+            (&[], backend(), Some("http://127.0.0.1:4318")),
+            (&[], None, None),
+            (&["OTEL_EXPORTER_OTLP_ENDPOINT"], backend(), None),
+            (&["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"], backend(), None),
+            (&["OTEL_SDK_DISABLED"], backend(), None),
+        ];
+        for (set, backend, expected) in cases {
+            let chosen = backend_export(|name| set.contains(&name), backend.clone());
+            assert_eq!(chosen.as_deref(), expected, "set {set:?}, backend {backend:?}");
+        }
+    }
 }

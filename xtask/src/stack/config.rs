@@ -32,6 +32,11 @@ const PORT_SETTINGS: &[(&str, u16)] = &[
     // Quarkus always opens a separate management interface (health, metrics); it defaults
     // to 9000, which is too generic to claim silently.
     ("STACK_REGISTRY_MANAGEMENT_PORT", 9081),
+    // Jaeger (`stack up --observability`): OTLP/HTTP's registered port, and the query
+    // service's 16686 and 16685 less 10000, so that every offset that fits the others fits.
+    ("STACK_JAEGER_OTLP_PORT", 4318),
+    ("STACK_JAEGER_UI_PORT", 6686),
+    ("STACK_JAEGER_GRPC_PORT", 6685),
 ];
 
 /// Every server binds to this address only.
@@ -46,6 +51,12 @@ pub struct Ports {
     pub connect: u16,
     pub registry: u16,
     pub registry_management: u16,
+    /// Jaeger's OTLP/HTTP receiver.
+    pub jaeger_otlp: u16,
+    /// Jaeger's query service: the trace viewer and the JSON API.
+    pub jaeger_ui: u16,
+    /// Jaeger's query service over gRPC (always opened by the query extension).
+    pub jaeger_grpc: u16,
 }
 
 impl Ports {
@@ -56,6 +67,7 @@ impl Ports {
             Component::Kafka => vec![self.kafka, self.kafka_controller],
             Component::Connect => vec![self.connect],
             Component::Registry => vec![self.registry, self.registry_management],
+            Component::Jaeger => vec![self.jaeger_ui, self.jaeger_otlp, self.jaeger_grpc],
         }
     }
 }
@@ -135,6 +147,9 @@ impl StackConfig {
             connect: value("STACK_CONNECT_PORT")?,
             registry: value("STACK_REGISTRY_PORT")?,
             registry_management: value("STACK_REGISTRY_MANAGEMENT_PORT")?,
+            jaeger_otlp: value("STACK_JAEGER_OTLP_PORT")?,
+            jaeger_ui: value("STACK_JAEGER_UI_PORT")?,
+            jaeger_grpc: value("STACK_JAEGER_GRPC_PORT")?,
         };
         let mut seen = BTreeMap::new();
         for (name, port) in [
@@ -144,6 +159,9 @@ impl StackConfig {
             ("connect", ports.connect),
             ("registry", ports.registry),
             ("registry management", ports.registry_management),
+            ("jaeger otlp", ports.jaeger_otlp),
+            ("jaeger ui", ports.jaeger_ui),
+            ("jaeger grpc", ports.jaeger_grpc),
         ] {
             if let Some(other) = seen.insert(port, name) {
                 bail!("port {port} is configured for both {other} and {name}");
@@ -190,6 +208,9 @@ impl StackConfig {
             ("STACK_CONNECT_PORT", p.connect),
             ("STACK_REGISTRY_PORT", p.registry),
             ("STACK_REGISTRY_MANAGEMENT_PORT", p.registry_management),
+            ("STACK_JAEGER_OTLP_PORT", p.jaeger_otlp),
+            ("STACK_JAEGER_UI_PORT", p.jaeger_ui),
+            ("STACK_JAEGER_GRPC_PORT", p.jaeger_grpc),
         ]
     }
 

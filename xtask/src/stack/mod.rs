@@ -14,6 +14,7 @@ mod connect;
 mod connectors;
 mod env_file;
 pub mod http;
+mod jaeger;
 mod kafka;
 mod kafka_protocol;
 mod maven;
@@ -45,6 +46,8 @@ pub enum Component {
     Kafka,
     Connect,
     Registry,
+    /// The trace backend, started only by `stack up --observability`.
+    Jaeger,
 }
 
 impl Component {
@@ -56,12 +59,16 @@ impl Component {
         Component::Connect,
     ];
 
+    /// Started only when asked for (`stack up --observability`); stopped by `down`.
+    pub const OPTIONAL: [Component; 1] = [Component::Jaeger];
+
     pub fn name(self) -> &'static str {
         match self {
             Component::Postgres => "postgres",
             Component::Kafka => "kafka",
             Component::Connect => "connect",
             Component::Registry => "registry",
+            Component::Jaeger => "jaeger",
         }
     }
 
@@ -78,7 +85,7 @@ impl Component {
     fn stop_grace(self) -> Duration {
         match self {
             Component::Postgres | Component::Kafka | Component::Connect => Duration::from_secs(30),
-            Component::Registry => Duration::from_secs(20),
+            Component::Registry | Component::Jaeger => Duration::from_secs(20),
         }
     }
 
@@ -87,11 +94,12 @@ impl Component {
         match self {
             Component::Postgres => Duration::from_secs(60),
             Component::Kafka | Component::Connect | Component::Registry => Duration::from_secs(180),
+            Component::Jaeger => Duration::from_secs(60),
         }
     }
 
     fn uses_jvm(self) -> bool {
-        self != Component::Postgres
+        !matches!(self, Component::Postgres | Component::Jaeger)
     }
 
     fn port_variable(self) -> &'static str {
@@ -100,6 +108,9 @@ impl Component {
             Component::Kafka => "STACK_KAFKA_PORT / STACK_KAFKA_CONTROLLER_PORT",
             Component::Connect => "STACK_CONNECT_PORT",
             Component::Registry => "STACK_REGISTRY_PORT / STACK_REGISTRY_MANAGEMENT_PORT",
+            Component::Jaeger => {
+                "STACK_JAEGER_UI_PORT / STACK_JAEGER_OTLP_PORT / STACK_JAEGER_GRPC_PORT"
+            }
         }
     }
 }
@@ -200,6 +211,20 @@ pub fn info(config: &StackConfig) -> StackInfo {
 /// Starts whatever part of the stack is not running yet and waits until every component
 /// answers at protocol level. Idempotent: on a running stack it only re-checks health.
 pub fn up(config: &StackConfig) -> Result<StackInfo> {
+    up_with(config, Observability::Off)
+}
+
+/// Whether `up` also runs the trace backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observability {
+    Off,
+    /// Jaeger, built from the Go module proxy on first use; `services up` then points the
+    /// services' trace export at it.
+    Jaeger,
+}
+
+/// [`up`], and with [`Observability::Jaeger`] the trace backend too.
+pub fn up_with(config: &StackConfig, observability: Observability) -> Result<StackInfo> {
     let started = Instant::now();
     for dir in [
         config.log_dir(),
@@ -209,7 +234,14 @@ pub fn up(config: &StackConfig) -> Result<StackInfo> {
     ] {
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let missing: Vec<Component> = Component::ALL
+    let wanted: Vec<Component> = match observability {
+        Observability::Off => Component::ALL.to_vec(),
+        Observability::Jaeger => Component::ALL
+            .into_iter()
+            .chain(Component::OPTIONAL)
+            .collect(),
+    };
+    let missing: Vec<Component> = wanted
         .into_iter()
         .filter(|component| running_pid(config, *component).is_none())
         .collect();
@@ -221,8 +253,21 @@ pub fn up(config: &StackConfig) -> Result<StackInfo> {
     } else {
         maven::Dist::of(config)
     };
-    let context = Prerequisites { binaries, dist };
+    let jaeger = match observability {
+        Observability::Off => None,
+        Observability::Jaeger => Some(crate::tools::jaeger::ensure_installed()?),
+    };
+    let context = Prerequisites {
+        binaries,
+        dist,
+        jaeger,
+    };
 
+    // The trace backend first: it needs nothing, and services started later find it.
+    let tracing = match observability {
+        Observability::Off => None,
+        Observability::Jaeger => Some(ensure_started(config, &context, Component::Jaeger)?),
+    };
     let postgres = ensure_started(config, &context, Component::Postgres)?;
     await_ready(config, &context, postgres)?;
     postgres::bootstrap(config, &context.binaries)?;
@@ -243,6 +288,14 @@ pub fn up(config: &StackConfig) -> Result<StackInfo> {
     await_ready(config, &context, registry)?;
     registry::set_compatibility(config)?;
     await_ready(config, &context, connect)?;
+    if let Some(jaeger) = tracing {
+        await_ready(config, &context, jaeger)?;
+        println!(
+            "jaeger     traces at {} (`cargo xtask services up` exports to {})",
+            jaeger::ui_url(config),
+            jaeger::otlp_endpoint(config)
+        );
+    }
 
     let info = info(config);
     env_file::write(&config.env_file(), &info.env)?;
@@ -275,6 +328,11 @@ pub fn clean(config: &StackConfig) -> Result<()> {
 /// Stops every component the stack started (Connect first, postgres last) and removes
 /// `.stack/env`.
 pub fn down(config: &StackConfig) -> Result<()> {
+    for component in Component::OPTIONAL {
+        if config.pid_file(component).exists() {
+            stop_component(config, component)?;
+        }
+    }
     for component in Component::ALL.into_iter().rev() {
         stop_component(config, component)?;
     }
@@ -285,11 +343,21 @@ pub fn down(config: &StackConfig) -> Result<()> {
     Ok(())
 }
 
-/// Every component with its port, pid, health and resident memory.
+/// The OTLP endpoint of the stack's trace backend, when it runs (`stack up --observability`).
+pub fn tracing_endpoint(config: &StackConfig) -> Option<String> {
+    running_pid(config, Component::Jaeger).map(|_| jaeger::otlp_endpoint(config))
+}
+
+/// Every component with its port, pid, health and resident memory (the optional ones only
+/// when they run).
 pub fn status(config: &StackConfig) -> Vec<ComponentStatus> {
     let binaries = postgres::find_binaries().ok().flatten();
+    let running_optional = Component::OPTIONAL
+        .into_iter()
+        .filter(|component| running_pid(config, *component).is_some());
     Component::ALL
         .into_iter()
+        .chain(running_optional)
         .map(|component| {
             let pid = running_pid(config, component);
             let version = match component {
@@ -301,6 +369,9 @@ pub fn status(config: &StackConfig) -> Vec<ComponentStatus> {
                     format!("{} + Debezium {}", versions::KAFKA, versions::DEBEZIUM)
                 }
                 Component::Registry => format!("Apicurio {}", versions::APICURIO),
+                Component::Jaeger => {
+                    format!("Jaeger (Go module {})", crate::tools::jaeger::MODULE_VERSION)
+                }
             };
             ComponentStatus {
                 component,
@@ -370,7 +441,16 @@ pub fn start_component(config: &StackConfig, component: Component) -> Result<()>
     } else {
         maven::Dist::of(config)
     };
-    let context = Prerequisites { binaries, dist };
+    let jaeger = if component == Component::Jaeger {
+        Some(crate::tools::jaeger::ensure_installed()?)
+    } else {
+        None
+    };
+    let context = Prerequisites {
+        binaries,
+        dist,
+        jaeger,
+    };
     let starting = ensure_started(config, &context, component)?;
     await_ready(config, &context, starting)
 }
@@ -395,6 +475,8 @@ pub fn apply_connectors(config: &StackConfig) -> Result<Vec<String>> {
 struct Prerequisites {
     binaries: postgres::Binaries,
     dist: maven::Dist,
+    /// The Jaeger binary, when Jaeger is to be started.
+    jaeger: Option<std::path::PathBuf>,
 }
 
 /// A component that is starting or already running.
@@ -427,6 +509,7 @@ fn is_healthy(
         Component::Kafka => kafka::is_ready(config),
         Component::Connect => connect::is_ready(config),
         Component::Registry => registry::is_ready(config),
+        Component::Jaeger => jaeger::is_ready(config),
     }
 }
 
@@ -483,6 +566,14 @@ fn ensure_started(
         Component::Registry => {
             registry::prepare(config)?;
             registry::start(config, &context.dist)?
+        }
+        Component::Jaeger => {
+            let binary = context
+                .jaeger
+                .as_deref()
+                .context("the Jaeger binary was not resolved before starting it")?;
+            jaeger::prepare(config)?;
+            jaeger::start(config, binary)?
         }
     };
     Ok(Starting {
@@ -557,6 +648,10 @@ enum StackCommand {
         /// Stop the stack and wipe its data first (keeps the installed software).
         #[arg(long)]
         clean: bool,
+        /// Also run Jaeger (built from the Go module proxy on first use) as the trace
+        /// backend; `services up` then exports the services' spans to it.
+        #[arg(long)]
+        observability: bool,
     },
     /// Stop every process the stack started (SIGTERM, then SIGKILL after a timeout).
     Down,
@@ -584,6 +679,17 @@ enum StackCommand {
     Stop { component: Component },
     /// SIGKILL one component (chaos testing).
     Kill { component: Component },
+    /// Wait until Jaeger holds a trace, print its viewer URL, optionally screenshot it.
+    Trace {
+        /// The trace id (32 hex digits, as in the traceparent you sent).
+        trace_id: String,
+        /// Write a PNG of the trace's page, taken with headless Chromium.
+        #[arg(long)]
+        screenshot: Option<std::path::PathBuf>,
+        /// Wait until the trace has spans from at least this many services.
+        #[arg(long, default_value_t = 1)]
+        services: usize,
+    },
     /// Bring the stack up, apply the connectors, run the e2e tests against it.
     Test {
         /// Extra arguments for the test binary (after `--`).
@@ -595,11 +701,21 @@ enum StackCommand {
 pub fn run(args: StackArgs) -> Result<()> {
     let config = StackConfig::from_env(&crate::project_root())?;
     match args.command {
-        StackCommand::Up { clean: wipe } => {
+        StackCommand::Up {
+            clean: wipe,
+            observability,
+        } => {
             if wipe {
                 clean(&config)?;
             }
-            up(&StackConfig::from_env(&crate::project_root())?)?;
+            up_with(
+                &StackConfig::from_env(&crate::project_root())?,
+                if observability {
+                    Observability::Jaeger
+                } else {
+                    Observability::Off
+                },
+            )?;
         }
         StackCommand::Down => down(&config)?,
         StackCommand::Status => print_status(&config),
@@ -640,6 +756,16 @@ pub fn run(args: StackArgs) -> Result<()> {
         StackCommand::Start { component } => start_component(&config, component)?,
         StackCommand::Stop { component } => stop_component(&config, component)?,
         StackCommand::Kill { component } => kill_component(&config, component)?,
+        StackCommand::Trace {
+            trace_id,
+            screenshot,
+            services,
+        } => {
+            if running_pid(&config, Component::Jaeger).is_none() {
+                bail!("Jaeger is not running: run `cargo xtask stack up --observability` first");
+            }
+            jaeger::show_trace(&config, &trace_id, services, screenshot.as_deref())?;
+        }
         StackCommand::Test { test_args } => {
             up(&config)?;
             apply_connectors(&config)?;

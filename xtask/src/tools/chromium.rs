@@ -60,6 +60,34 @@ impl Chromium {
         Ok(())
     }
 
+    /// Like [`Chromium::screenshot`], for a page that renders from data it fetches: the
+    /// page's scripts get up to 10 s of virtual time (timers and network included) before
+    /// the PNG is taken.
+    pub fn screenshot_after_scripts(
+        &self,
+        url: &str,
+        png: &Path,
+        width: u32,
+        height: u32,
+    ) -> Result<()> {
+        let png = std::path::absolute(png).context("resolving the screenshot path")?;
+        if let Some(dir) = png.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let _ = std::fs::remove_file(&png);
+        self.run(&[
+            "--virtual-time-budget=10000".to_owned(),
+            format!("--screenshot={}", png.display()),
+            format!("--window-size={width},{height}"),
+            "--hide-scrollbars".to_owned(),
+            url.to_owned(),
+        ])?;
+        if !png.is_file() {
+            bail!("chromium exited without writing {}", png.display());
+        }
+        Ok(())
+    }
+
     fn run(&self, args: &[String]) -> Result<String> {
         let profile = tempfile::tempdir().context("creating a Chromium profile directory")?;
         let mut child = Command::new(&self.binary)

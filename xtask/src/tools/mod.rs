@@ -1,9 +1,11 @@
 //! Tools that checks need from outside the Rust toolchain, installed by xtask on first use:
 //! the official AsyncAPI parser (npm, versions pinned by a lockfile) and headless Chromium
-//! (Debian's package), so that `cargo xtask ci` needs no manual install.
+//! (Debian's package), so that `cargo xtask ci` needs no manual install; and Jaeger (built
+//! from the Go module proxy) for `cargo xtask stack up --observability`.
 
 pub mod asyncapi;
 pub mod chromium;
+pub mod jaeger;
 mod npm;
 
 use std::path::PathBuf;

@@ -82,6 +82,11 @@ pub struct BenchArgs {
     /// restarts the services).
     #[arg(long = "service-env", value_parser = key_value)]
     service_env: Vec<(String, String)>,
+    /// Export the services' traces for the run, over OTLP/HTTP to the stack's Jaeger (`cargo
+    /// xtask stack up --observability`). Without it a run that restarts the services starts
+    /// them with `OTEL_SDK_DISABLED=true`: no export, whether or not Jaeger runs.
+    #[arg(long)]
+    tracing: bool,
     /// Leave the services running from the bench's build and environment afterwards.
     #[arg(long)]
     keep_services: bool,
@@ -204,6 +209,7 @@ impl Bench {
                 Some(procs::Watched {
                     name: match status.component {
                         stack::Component::Postgres => "postgres (all backends)".into(),
+                        stack::Component::Jaeger => "jaeger (Go)".into(),
                         other => format!("{} (JVM)", other.name()),
                     },
                     pid: status.pid?,
@@ -263,9 +269,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         .into_iter()
         .filter(|s| services::running_pid(&config, *s).is_some())
         .collect();
-    let restart = optimized || !args.service_env.is_empty();
+    let restart = optimized || !args.service_env.is_empty() || args.tracing;
+    let export = trace_export(&config, args.tracing, restart, &args.service_env)?;
     let launch = if restart {
-        ServicesLaunch::new(optimized, &args.service_env)
+        let mut service_env = args.service_env.clone();
+        service_env.extend(export.env.iter().cloned());
+        ServicesLaunch::new(optimized, &service_env)
     } else {
         ServicesLaunch::default()
     };
@@ -294,6 +303,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             "as running (`cargo xtask services up`: the debug build)".to_string()
         },
     )];
+    settings.push(("trace export".to_string(), export.description.clone()));
     for (key, value) in &args.service_env {
         settings.push((format!("service env {key}"), value.clone()));
     }
@@ -400,6 +410,58 @@ pub fn run(args: BenchArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Whether the services export traces during a run, and the environment that says so.
+struct TraceExport {
+    env: Vec<(String, String)>,
+    description: String,
+}
+
+const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+
+/// `--tracing` exports to the stack's Jaeger (which must run); a restart without it disables
+/// the SDK explicitly, so a Jaeger left running does not turn export on behind the run's back
+/// (`services up` would point the services at it). `--service-env` OTEL settings win.
+fn trace_export(
+    config: &StackConfig,
+    tracing: bool,
+    restart: bool,
+    service_env: &[(String, String)],
+) -> Result<TraceExport> {
+    let chosen_by_hand = service_env
+        .iter()
+        .any(|(key, _)| key == OTLP_ENDPOINT || key == SDK_DISABLED);
+    if chosen_by_hand {
+        if tracing {
+            bail!("--tracing and --service-env {OTLP_ENDPOINT}/{SDK_DISABLED} contradict");
+        }
+        return Ok(TraceExport {
+            env: Vec::new(),
+            description: "as set by --service-env".into(),
+        });
+    }
+    if tracing {
+        let endpoint = stack::tracing_endpoint(config).context(
+            "--tracing exports to the stack's Jaeger, which is not running: run `cargo xtask \
+             stack up --observability` first",
+        )?;
+        return Ok(TraceExport {
+            description: format!("on: every span, OTLP/HTTP to Jaeger at {endpoint}"),
+            env: vec![(OTLP_ENDPOINT.into(), endpoint)],
+        });
+    }
+    if restart {
+        return Ok(TraceExport {
+            env: vec![(SDK_DISABLED.into(), "true".into())],
+            description: format!("off ({SDK_DISABLED}=true)"),
+        });
+    }
+    Ok(TraceExport {
+        env: Vec::new(),
+        description: "as running".into(),
+    })
 }
 
 /// `pid command` of a running `xtask chaos` of this checkout (another checkout's chaos run
