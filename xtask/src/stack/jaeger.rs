@@ -216,8 +216,8 @@ pub fn show_trace(
     );
     if let Some(png) = screenshot {
         let chromium = crate::tools::chromium::Chromium::ensure_installed()?;
-        // A header, the legend and one 35-pixel row per span.
-        let height = 170 + 36 * u32::try_from(spans.len()).unwrap_or(u32::MAX / 64);
+        // A header, the legend and one two-line row (about 40 pixels) per span.
+        let height = 190 + 42 * u32::try_from(spans.len()).unwrap_or(u32::MAX / 64);
         chromium.screenshot_after_scripts(&url, png, 1500, height)?;
         println!("trace      screenshot in {}", png.display());
     }

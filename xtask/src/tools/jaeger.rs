@@ -66,7 +66,7 @@ pub fn ensure_installed() -> Result<PathBuf> {
     run_go(
         &go,
         &dir,
-        &["build", "-trimpath", "-o", "jaeger", PACKAGE],
+        &["build", "-o", "jaeger", PACKAGE],
         &log,
     )?;
     if !binary.is_file() {
