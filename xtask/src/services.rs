@@ -375,7 +375,11 @@ mod tests {
         ];
         for (set, backend, expected) in cases {
             let chosen = backend_export(|name| set.contains(&name), backend.clone());
-            assert_eq!(chosen.as_deref(), expected, "set {set:?}, backend {backend:?}");
+            assert_eq!(
+                chosen.as_deref(),
+                expected,
+                "set {set:?}, backend {backend:?}"
+            );
         }
     }
 }

@@ -243,7 +243,10 @@ mod tests {
             .map(|port| format!("{LOOPBACK}:{port}"))
             .collect();
         assert_eq!(endpoints, expected, "{yaml}");
-        assert!(yaml.contains("level: none"), "the metrics listener is off: {yaml}");
+        assert!(
+            yaml.contains("level: none"),
+            "the metrics listener is off: {yaml}"
+        );
         Ok(())
     }
 

@@ -370,7 +370,10 @@ pub fn status(config: &StackConfig) -> Vec<ComponentStatus> {
                 }
                 Component::Registry => format!("Apicurio {}", versions::APICURIO),
                 Component::Jaeger => {
-                    format!("Jaeger (Go module {})", crate::tools::jaeger::MODULE_VERSION)
+                    format!(
+                        "Jaeger (Go module {})",
+                        crate::tools::jaeger::MODULE_VERSION
+                    )
                 }
             };
             ComponentStatus {

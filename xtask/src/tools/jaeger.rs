@@ -63,12 +63,7 @@ pub fn ensure_installed() -> Result<PathBuf> {
         &["get", "-tool", &format!("{PACKAGE}@{MODULE_VERSION}")],
         &log,
     )?;
-    run_go(
-        &go,
-        &dir,
-        &["build", "-o", "jaeger", PACKAGE],
-        &log,
-    )?;
+    run_go(&go, &dir, &["build", "-o", "jaeger", PACKAGE], &log)?;
     if !binary.is_file() {
         bail!("go build finished without writing {}", binary.display());
     }

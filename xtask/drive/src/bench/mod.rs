@@ -270,7 +270,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         .filter(|s| services::running_pid(&config, *s).is_some())
         .collect();
     let restart = optimized || !args.service_env.is_empty() || args.tracing;
-    let export = trace_export(&config, args.tracing, restart, &args.service_env)?;
+    let export = trace_export(
+        stack::tracing_endpoint(&config),
+        args.tracing,
+        restart,
+        &args.service_env,
+    )?;
     let launch = if restart {
         let mut service_env = args.service_env.clone();
         service_env.extend(export.env.iter().cloned());
@@ -421,11 +426,11 @@ struct TraceExport {
 const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 
-/// `--tracing` exports to the stack's Jaeger (which must run); a restart without it disables
+/// `--tracing` exports to the stack's Jaeger (`backend`, which must run); a restart without it disables
 /// the SDK explicitly, so a Jaeger left running does not turn export on behind the run's back
 /// (`services up` would point the services at it). `--service-env` OTEL settings win.
 fn trace_export(
-    config: &StackConfig,
+    backend: Option<String>,
     tracing: bool,
     restart: bool,
     service_env: &[(String, String)],
@@ -443,7 +448,7 @@ fn trace_export(
         });
     }
     if tracing {
-        let endpoint = stack::tracing_endpoint(config).context(
+        let endpoint = backend.context(
             "--tracing exports to the stack's Jaeger, which is not running: run `cargo xtask \
              stack up --observability` first",
         )?;
@@ -704,4 +709,56 @@ fn write_results(results: &report::Results, out: &Path, complete: bool) -> Resul
         }
     }
     Ok(directory)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_export_is_on_only_when_asked_and_off_explicitly_on_a_restart() {
+        let jaeger = || Some("http://127.0.0.1:4318".to_owned());
+        let by_hand = vec![(SDK_DISABLED.to_owned(), "true".to_owned())];
+        // (backend, --tracing, restart, --service-env) → the services' OTEL environment.
+        let cases: Vec<(
+            Option<String>,
+            bool,
+            bool,
+            Vec<(String, String)>,
+            Vec<(&str, &str)>,
+        )> = vec![
+            (
+                jaeger(),
+                true,
+                true,
+                vec![],
+                vec![(OTLP_ENDPOINT, "http://127.0.0.1:4318")],
+            ),
+            (jaeger(), false, true, vec![], vec![(SDK_DISABLED, "true")]),
+            (None, false, true, vec![], vec![(SDK_DISABLED, "true")]),
+            (jaeger(), false, false, vec![], vec![]),
+            (jaeger(), false, true, by_hand.clone(), vec![]),
+        ];
+        for (backend, tracing, restart, service_env, expected) in cases {
+            let export = trace_export(backend.clone(), tracing, restart, &service_env)
+                .expect("a consistent choice");
+            let env: Vec<(&str, &str)> = export
+                .env
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            assert_eq!(
+                env, expected,
+                "backend {backend:?}, tracing {tracing}, restart {restart}"
+            );
+        }
+        assert!(
+            trace_export(None, true, true, &[]).is_err(),
+            "--tracing needs Jaeger"
+        );
+        assert!(
+            trace_export(jaeger(), true, true, &by_hand).is_err(),
+            "--tracing contradicts OTEL_SDK_DISABLED"
+        );
+    }
 }
