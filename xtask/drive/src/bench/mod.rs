@@ -715,18 +715,20 @@ fn write_results(results: &report::Results, out: &Path, complete: bool) -> Resul
 mod tests {
     use super::*;
 
+    /// (backend, --tracing, restart, --service-env) and the services' OTEL environment.
+    type Case = (
+        Option<String>,
+        bool,
+        bool,
+        Vec<(String, String)>,
+        Vec<(&'static str, &'static str)>,
+    );
+
     #[test]
     fn trace_export_is_on_only_when_asked_and_off_explicitly_on_a_restart() {
         let jaeger = || Some("http://127.0.0.1:4318".to_owned());
         let by_hand = vec![(SDK_DISABLED.to_owned(), "true".to_owned())];
-        // (backend, --tracing, restart, --service-env) → the services' OTEL environment.
-        let cases: Vec<(
-            Option<String>,
-            bool,
-            bool,
-            Vec<(String, String)>,
-            Vec<(&str, &str)>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 jaeger(),
                 true,
