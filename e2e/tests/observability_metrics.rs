@@ -213,12 +213,12 @@ fn every_process_counts_the_demo_flow_exactly() -> Result<()> {
     let before = settled()?;
     for i in 0..WRITES {
         let person = post(
-            &format!("http://127.0.0.1:{PERSON}/api/persons/"),
+            &format!("{}/api/persons/", e2e::service_url(PERSON)),
             &json!({"first_name": format!("Metric{i}"), "last_name": "Simpson", "date_of_birth": "1980-02-23T00:00:00Z"}),
         )?;
         let person_id = person["id"].as_str().context("person id")?;
         post(
-            &format!("http://127.0.0.1:{ACCOUNTING}/api/balance-sheets/"),
+            &format!("{}/api/balance-sheets/", e2e::service_url(ACCOUNTING)),
             &json!({"person_id": person_id, "assets": 3340000, "liabilities": 537300}),
         )?;
     }
