@@ -248,7 +248,25 @@ impl RegistryClient {
     }
 
     /// Sets the compatibility level of one subject (idempotent).
+    ///
+    /// Two processes setting a new subject's level at once race in Apicurio: the second
+    /// gets `409` ("a rule named 'COMPATIBILITY' already exists") because the first created
+    /// the rule between its check and its insert. The rule exists then, so the call is
+    /// repeated once, as an update.
     pub async fn set_compatibility(
+        &self,
+        subject: &str,
+        level: Compatibility,
+    ) -> Result<(), RegistryError> {
+        match self.put_compatibility(subject, level).await {
+            Err(RegistryError::Refused { status: 409, .. }) => {
+                self.put_compatibility(subject, level).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn put_compatibility(
         &self,
         subject: &str,
         level: Compatibility,
