@@ -78,7 +78,7 @@ fn a_changed_field_type_and_a_removed_api_field_fail() {
             "public_person_entity_events-value (FORWARD): working tree vs published v1: \
              `Person.date_of_birth`: type changed from int (date) to string; consumers on \
              published v1 cannot read data written with working tree",
-            "contracts/api/planning.yaml (planning API): working tree vs published v1: \
+            "contracts/api/planning.yaml (planning API): working tree vs published v2: \
              GET /api/ratios/{person_id}/ response 200: `[].result`: no longer required: \
              clients built for the previous version expect it in every response",
         ]
