@@ -349,7 +349,7 @@ async fn authentication_is_enforced_except_for_health() {
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(
         health.body,
-        json!({"status": "ok", "checks": {"memory": {"ready": true}}})
+        json!({"status": "ok", "degraded": false, "checks": {"memory": {"ready": true}}})
     );
 }
 
