@@ -50,7 +50,7 @@ mod tests {
     fn context() -> RequestContext {
         RequestContext {
             principal: None,
-            base_url: "http://localhost:8001".into(),
+            base_url: "http://example.org".into(),
         }
     }
 
@@ -60,11 +60,11 @@ mod tests {
         assert_eq!(page.offset, 10);
         assert_eq!(
             page.next.as_deref(),
-            Some("http://localhost:8001/api/persons/?page=3")
+            Some("http://example.org/api/persons/?page=3")
         );
         assert_eq!(
             page.previous.as_deref(),
-            Some("http://localhost:8001/api/persons/")
+            Some("http://example.org/api/persons/")
         );
         let last = Page::of(&context(), "/api/persons/", Some(3), 25).expect("page 3 exists");
         assert_eq!(last.next, None);

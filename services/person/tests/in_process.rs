@@ -204,7 +204,10 @@ async fn every_change_writes_its_outbox_row_in_the_same_transaction() -> Result<
         assert!(row.contains(&format!("aggregateid[text]:'{id}'")), "{row}");
         assert!(row.contains("type[text]:'person_entity_state'"), "{row}");
         assert!(
-            row.contains("aggregatetype[text]:'public_person_entity_events'"),
+            row.contains(&format!(
+                "aggregatetype[text]:'{}'",
+                <contracts::events::Person as contracts::runtime::event::CanonicalEvent>::TOPIC
+            )),
             "{row}"
         );
         // A delete publishes a tombstone: no payload.

@@ -197,7 +197,7 @@ Every timestamp comes from the same machine clock. Hops:
 
 - **person: db → relay**: from `person.created` (`now()` of the person service's transaction, \
 so it also covers the rest of that transaction and its commit) to the Kafka record's timestamp \
-on `public_person_entity_events`. The Outbox EventRouter stamps the record with the change \
+on the person topic. The Outbox EventRouter stamps the record with the change \
 event's `ts_ms`, the moment Debezium read the change from the replication stream: WAL flush, \
 logical decoding in the walsender, and Debezium's streaming loop, which sleeps \
 `poll.interval.ms` whenever nothing is pending.
@@ -208,13 +208,12 @@ then Connect's producer (`linger.ms`), the broker's append, the consumer's fetch
 decoding, the inbox insert and the upsert (the commit itself, about a millisecond, is not \
 included).
 - **sheet: request → cdc relay**: from `balance_sheet.date_calculated` (set by the accounting \
-service from its clock before the insert) to the record timestamp on \
-`private_accounting_bal_sheet_cdc`. Plain CDC records carry no timestamp of their own, so \
+service from its clock before the insert) to the record timestamp on the private CDC topic \
+(the accounting table's capture). Plain CDC records carry no timestamp of their own, so \
 Connect's producer stamps them when it sends them: this hop includes both Debezium waits.
 - **sheet: cdc → translated**: to accounting's inbox `processed_at` for that record (the \
 translator's transaction: fetch, JSON decode, Avro encode, inbox + outbox rows).
-- **sheet: translated → relay**: to the record timestamp on \
-`public_balance_sheet_entity_events` (the accounting outbox connector's read, as for persons).
+- **sheet: translated → relay**: to the record timestamp on the balance-sheet topic (the accounting outbox connector's read, as for persons).
 - **sheet: relay → planning**: to planning's `balance_sheet.updated_at`, as for persons.
 - **e2e** is planning's timestamp minus the moment the load generator received the create \
 response, i.e. how long a client that just got its 201 waits before planning shows the entity.";
