@@ -152,6 +152,9 @@ pub struct BatchItem<'a, E> {
     pub span: &'a tracing::Span,
 }
 
+/// Full batches a partition's queue holds before its fetching is paused.
+pub const PAUSE_AFTER_BATCHES: usize = 8;
+
 /// Settings of one consumer group.
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
@@ -163,7 +166,8 @@ pub struct ConsumerSettings {
     /// How many messages of a partition go into one transaction.
     pub batch: BatchLimits,
     /// A partition whose queue holds this many messages is paused until it drains to half
-    /// (twice a batch, so a worker finds a full batch waiting while the next is fetched).
+    /// ([`PAUSE_AFTER_BATCHES`] batches: a pause costs a fetch round trip, so it must be rare
+    /// while a worker catches up, yet bound the memory of a slow one).
     pub partition_queue_high_water: usize,
     /// Inbox rows older than this are purged (see [`inbox`]).
     pub inbox_retention: Duration,
@@ -186,7 +190,7 @@ impl ConsumerSettings {
             bootstrap_servers: bootstrap_servers.into(),
             policy: RetryPolicy::default(),
             batch: BatchLimits::default(),
-            partition_queue_high_water: 2 * policy::DEFAULT_BATCH_MAX_EVENTS,
+            partition_queue_high_water: PAUSE_AFTER_BATCHES * policy::DEFAULT_BATCH_MAX_EVENTS,
             inbox_retention: Duration::from_secs(7 * 24 * 3600),
             session_timeout: Duration::from_secs(10),
         }
@@ -198,7 +202,7 @@ impl ConsumerSettings {
     pub fn configured(mut self, config: &ConsumerConfig) -> Self {
         self.policy = config.retry_policy();
         self.batch = config.batch_limits();
-        self.partition_queue_high_water = (2 * self.batch.max_events).max(256);
+        self.partition_queue_high_water = (PAUSE_AFTER_BATCHES * self.batch.max_events).max(256);
         self
     }
 }
@@ -297,6 +301,12 @@ pub async fn run<H: Handler>(
                 "heartbeat.interval.ms",
                 (settings.session_timeout.as_millis() / 3).to_string(),
             )
+            // A partition paused by its full queue (see `partition`) is fetched again only
+            // with the broker's next fetch response: librdkafka's defaults (500 ms long poll,
+            // 1 s backoff once its own queue is full) stalled a replay for about a second per
+            // pause, bounding it near 1000 messages per second and partition.
+            .set("fetch.wait.max.ms", "100")
+            .set("fetch.queue.backoff.ms", "50")
             // Per-partition lag for health (see `rebalance::RuntimeContext::stats`).
             .set("statistics.interval.ms", "5000")
             .create_with_context(RuntimeContext {
