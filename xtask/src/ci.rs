@@ -29,6 +29,7 @@ const IN_PROCESS_FEATURES: &str =
 
 pub fn run(args: CiArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    pin_this_binary()?;
     step("generated code is up to date", xtask(&["gen", "--check"]))?;
     step("the AsyncAPI document is valid", xtask(&["asyncapi"]))?;
     step(
@@ -116,9 +117,30 @@ fn cargo(args: &[&str]) -> Command {
     command
 }
 
-/// This very binary with other arguments: no second compile, no cargo lock contention.
+/// The copy of this binary that the steps run (see [`pin_this_binary`]).
+static PINNED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Copies this very binary beside itself (`target/debug/xtask-ci`) for the later steps.
+/// `cargo test --workspace` builds the xtask binary again for xtask's integration tests, with
+/// the workspace's unified features, and replaces `target/debug/xtask` while this process
+/// runs it: the original path then names a deleted file.
+fn pin_this_binary() -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("locating the running xtask binary")?;
+    let pinned = exe.with_file_name(format!("xtask-ci{}", std::env::consts::EXE_SUFFIX));
+    std::fs::copy(&exe, &pinned)
+        .with_context(|| format!("copying {} to {}", exe.display(), pinned.display()))?;
+    // A second `ci` in the same process would find it already set: the same copy serves.
+    let _ = PINNED.set(pinned);
+    Ok(())
+}
+
+/// This very binary (its pinned copy) with other arguments: no second compile, no cargo lock
+/// contention.
 fn xtask(args: &[&str]) -> Command {
-    let exe = std::env::current_exe().unwrap_or_else(|_| "cargo-xtask".into());
+    let exe = PINNED
+        .get()
+        .cloned()
+        .unwrap_or_else(|| std::env::current_exe().unwrap_or_else(|_| "cargo-xtask".into()));
     let mut command = Command::new(exe);
     command.args(args).current_dir(crate::project_root());
     command
