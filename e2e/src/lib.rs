@@ -58,23 +58,13 @@ pub struct Stack {
 impl Stack {
     pub fn load() -> Result<Self> {
         let path = root().join(".stack/env");
-        let mut facts = BTreeMap::new();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                for line in text.lines().map(str::trim) {
-                    if line.is_empty() || line.starts_with('#') {
-                        continue;
-                    }
-                    if let Some((key, value)) = line.split_once('=') {
-                        facts.insert(key.trim().to_owned(), value.trim().to_owned());
-                    }
-                }
-            }
+        let mut facts = match std::fs::read_to_string(&path) {
+            Ok(text) => parse_env(&text),
             Err(error) if std::env::var_os("KAFKA_BOOTSTRAP_SERVERS").is_none() => {
                 bail!("{NOT_UP} ({} is unreadable: {error})", path.display());
             }
-            Err(_) => {}
-        }
+            Err(_) => BTreeMap::new(),
+        };
         for (key, value) in std::env::vars() {
             if facts.contains_key(&key) {
                 facts.insert(key, value);
@@ -112,23 +102,33 @@ pub fn service_url(manifest_port: u16) -> String {
 
 /// [`service_url`]'s port.
 pub fn service_port(manifest_port: u16) -> u16 {
-    let recorded = || {
-        let text = std::fs::read_to_string(root().join(".stack/env")).ok()?;
-        text.lines()
-            .filter_map(|line| line.trim().split_once('='))
-            .find(|(key, _)| key.trim() == PORT_OFFSET)
-            .map(|(_, value)| value.trim().to_owned())
-    };
-    let offset = std::env::var(PORT_OFFSET).ok().or_else(recorded);
-    let offset = match offset {
-        None => 0,
-        Some(raw) => raw
-            .parse::<u16>()
-            .unwrap_or_else(|_| panic!("{PORT_OFFSET}={raw:?} is not a port offset")),
-    };
+    // Read once per test process: `stack up` writes `.stack/env` before any test runs.
+    static OFFSET: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    let offset = *OFFSET.get_or_init(|| {
+        let recorded = || {
+            let text = std::fs::read_to_string(root().join(".stack/env")).ok()?;
+            parse_env(&text).remove(PORT_OFFSET)
+        };
+        match std::env::var(PORT_OFFSET).ok().or_else(recorded) {
+            None => 0,
+            Some(raw) => raw
+                .parse::<u16>()
+                .unwrap_or_else(|_| panic!("{PORT_OFFSET}={raw:?} is not a port offset")),
+        }
+    });
     manifest_port
         .checked_add(offset)
         .unwrap_or_else(|| panic!("port {manifest_port} + {PORT_OFFSET} {offset} exceeds 65535"))
+}
+
+/// `KEY=value` lines of `.stack/env` (blank lines and `#` comments skipped).
+fn parse_env(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
+        .collect()
 }
 
 const PORT_OFFSET: &str = "STACK_PORT_OFFSET";
@@ -295,6 +295,15 @@ pub fn header(message: &OwnedMessage, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_env_file_parser_skips_blanks_and_comments() {
+        let facts = parse_env("# stack\n\nA=1\n B = two words \nnot a pair\n");
+        assert_eq!(
+            facts.into_iter().collect::<Vec<_>>(),
+            [("A".into(), "1".into()), ("B".into(), "two words".into())]
+        );
+    }
 
     #[test]
     fn the_root_is_the_workspace_above_the_run_time_manifest_dir() -> std::io::Result<()> {

@@ -7,28 +7,19 @@
 //! event id is derived from the change's position in the WAL, so a change Debezium delivers
 //! twice yields the same `ce_id` and is de-duplicated here and downstream.
 
-use chrono::{DateTime, Utc};
 use contract_runtime::event::CanonicalEvent;
 use contracts::consumers::accounting::AccountingConsumer;
 use contracts::events;
 use serde::Deserialize;
 use service_kit::consumer::{BatchItem, ErrorClass, HandleError, Handler, RawEvent};
 use service_kit::outbox::{BatchEntry, Outbox};
+
+use crate::store::BalanceSheetRow;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Namespace of the event ids derived from WAL positions.
 const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5d1f_1a57_9b2e_4c8a_a3f4_0c5e_6b7d_8e9f);
-
-/// The row as Debezium's JsonConverter writes it (timestamptz as an ISO-8601 string).
-#[derive(Debug, Clone, Deserialize)]
-struct Row {
-    id: Uuid,
-    person_id: Uuid,
-    date_calculated: DateTime<Utc>,
-    assets: i64,
-    liabilities: i64,
-}
 
 #[derive(Debug, Deserialize)]
 struct Source {
@@ -39,7 +30,8 @@ struct Source {
 struct Envelope {
     op: String,
     before: Option<serde_json::Value>,
-    after: Option<Row>,
+    /// The row as Debezium's JsonConverter writes it (timestamptz as an ISO-8601 string).
+    after: Option<BalanceSheetRow>,
     source: Source,
 }
 
@@ -124,13 +116,7 @@ pub fn parse(raw: &RawEvent) -> Result<Change, HandleError> {
             })?;
             Ok(Change::Upsert {
                 event_id: event_id(envelope.source.lsn, &envelope.op, row.id, raw),
-                sheet: events::BalanceSheet {
-                    id: row.id,
-                    person_id: row.person_id,
-                    date_calculated: row.date_calculated,
-                    assets: row.assets,
-                    liabilities: row.liabilities,
-                },
+                sheet: crate::source::canonical(&row),
             })
         }
         "d" => {

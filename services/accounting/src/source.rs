@@ -10,7 +10,7 @@
 //! very path a lost slot breaks.
 
 use contracts::events;
-use service_kit::outbox::{Outbox, OutboxError};
+use service_kit::outbox::{Outbox, OutboxError, Republished};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -36,15 +36,6 @@ pub async fn current(pool: &PgPool) -> sqlx::Result<Vec<events::BalanceSheet>> {
         .collect())
 }
 
-/// What [`republish`] wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Republished {
-    /// Full-state events of balance sheets that exist.
-    pub states: usize,
-    /// Tombstones of ids no balance sheet has (any more).
-    pub tombstones: usize,
-}
-
 /// Publishes, in `tx`, the current state of each balance sheet of `ids`, and a tombstone for
 /// each id that no sheet has. The rows stay locked (`FOR UPDATE`, in id order) until `tx`
 /// ends: a REST change waits, so its CDC change — and the translator's event for it — come
@@ -59,19 +50,7 @@ pub async fn republish(
             .bind(ids)
             .fetch_all(&mut *tx)
             .await?;
-    let mut republished = Republished::default();
-    for row in &rows {
-        outbox.publish(tx, &canonical(row)).await?;
-        republished.states += 1;
-    }
-    for id in ids {
-        if !rows.iter().any(|row| row.id == *id) {
-            // Ids are never reused (v4, chosen by the service), so a sheet gone now stays gone.
-            outbox
-                .publish_tombstone::<events::BalanceSheet>(tx, &id.to_string())
-                .await?;
-            republished.tombstones += 1;
-        }
-    }
-    Ok(republished)
+    let current: Vec<(Uuid, events::BalanceSheet)> =
+        rows.iter().map(|row| (row.id, canonical(row))).collect();
+    outbox.republish(tx, ids, &current).await
 }

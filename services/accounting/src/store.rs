@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, FromRow)]
+/// A balance-sheet row, as sqlx reads it and as Debezium's change events carry it.
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct BalanceSheetRow {
     pub id: Uuid,
     pub person_id: Uuid,

@@ -52,9 +52,42 @@ pub struct Published {
     pub key: String,
 }
 
+/// What [`Outbox::republish`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Republished {
+    /// Full-state events of entities that exist.
+    pub states: usize,
+    /// Tombstones of ids no entity has (any more).
+    pub tombstones: usize,
+}
+
 impl Outbox {
     pub fn new(codec: Arc<EventCodec>) -> Self {
         Self { codec }
+    }
+
+    /// Publishes, in `tx`, each entity's current state (`current`: its id and its event) and a
+    /// tombstone for each of `ids` that `current` lacks: a resync of entity topics from their
+    /// source. The caller reads `current` in `tx` with the rows locked, as its API's changes
+    /// lock them, so that a change committing meanwhile is relayed after this state. Ids are
+    /// never reused (v4, chosen by the services), so an entity gone now stays gone.
+    pub async fn republish<T: CanonicalEvent>(
+        &self,
+        tx: &mut PgConnection,
+        ids: &[Uuid],
+        current: &[(Uuid, T)],
+    ) -> Result<Republished, OutboxError> {
+        let mut republished = Republished::default();
+        for (_, event) in current {
+            self.publish(tx, event).await?;
+            republished.states += 1;
+        }
+        let present: std::collections::HashSet<Uuid> = current.iter().map(|(id, _)| *id).collect();
+        for id in ids.iter().filter(|id| !present.contains(id)) {
+            self.publish_tombstone::<T>(tx, &id.to_string()).await?;
+            republished.tombstones += 1;
+        }
+        Ok(republished)
     }
 
     /// Publishes `event` as part of the transaction `tx` belongs to, with a fresh event id.

@@ -5,7 +5,7 @@
 //! transaction that holds the person's row lock, relayed by the EventRouter like any other.
 
 use contracts::events;
-use service_kit::outbox::{Outbox, OutboxError};
+use service_kit::outbox::{Outbox, OutboxError, Republished};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -19,15 +19,6 @@ pub async fn current(pool: &PgPool) -> sqlx::Result<Vec<events::Person>> {
         .iter()
         .map(canonical)
         .collect())
-}
-
-/// What [`republish`] wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Republished {
-    /// Full-state events of persons that exist.
-    pub states: usize,
-    /// Tombstones of ids no person has (any more).
-    pub tombstones: usize,
 }
 
 /// Publishes, in `tx`, the current state of each person of `ids`, and a tombstone for each id
@@ -44,19 +35,7 @@ pub async fn republish(
             .bind(ids)
             .fetch_all(&mut *tx)
             .await?;
-    let mut republished = Republished::default();
-    for row in &rows {
-        outbox.publish(tx, &canonical(row)).await?;
-        republished.states += 1;
-    }
-    for id in ids {
-        if !rows.iter().any(|row| row.id == *id) {
-            // Ids are never reused (v4, chosen by the service), so a person gone now stays gone.
-            outbox
-                .publish_tombstone::<events::Person>(tx, &id.to_string())
-                .await?;
-            republished.tombstones += 1;
-        }
-    }
-    Ok(republished)
+    let current: Vec<(Uuid, events::Person)> =
+        rows.iter().map(|row| (row.id, canonical(row))).collect();
+    outbox.republish(tx, ids, &current).await
 }

@@ -18,8 +18,8 @@ use service_kit::testing::TestDatabase;
 use sqlx::Connection;
 use uuid::Uuid;
 
-const USERNAME: &str = "root";
-const PASSWORD: &str = "P@ssw0rd1";
+const USERNAME: &str = e2e::DEMO_USERNAME;
+const PASSWORD: &str = e2e::DEMO_PASSWORD;
 
 /// A running person service and its database.
 struct Person {

@@ -21,8 +21,8 @@ use service_kit::testing::TestDatabase;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-const USERNAME: &str = "root";
-const PASSWORD: &str = "P@ssw0rd1";
+const USERNAME: &str = e2e::DEMO_USERNAME;
+const PASSWORD: &str = e2e::DEMO_PASSWORD;
 
 /// A running planning API and its database.
 struct Planning {
