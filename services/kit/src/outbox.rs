@@ -151,21 +151,7 @@ async fn write_row<T: CanonicalEvent>(
     key: &str,
     payload: Option<&[u8]>,
 ) -> Result<(), sqlx::Error> {
-    let span = if crate::trace::enabled() {
-        tracing::info_span!(
-            "outbox_publish",
-            otel.name = format!("publish {}", T::TOPIC),
-            otel.kind = "producer",
-            messaging.system = "kafka",
-            messaging.operation.type = "send",
-            messaging.destination.name = T::TOPIC,
-            messaging.message.id = %event_id,
-            messaging.kafka.message.key = key,
-            messaging.kafka.message.tombstone = payload.is_none(),
-        )
-    } else {
-        tracing::Span::none()
-    };
+    let span = publish_span::<T>(&tracing::Span::current(), event_id, key, payload.is_none());
     let traceparent = span.in_scope(crate::trace::current_traceparent);
     insert_and_delete::<T>(tx, event_id, key, payload, traceparent.as_deref())
         .instrument(span)
@@ -247,7 +233,8 @@ impl Outbox {
                 Some(event) => Some(self.codec.encode(event).await?),
                 None => None,
             };
-            let span = batch_publish_span::<T>(entry, payload.is_none());
+            let span =
+                publish_span::<T>(entry.parent, entry.event_id, &entry.key, payload.is_none());
             traceparents.push(span.in_scope(crate::trace::current_traceparent));
             spans.push(span);
             let attributes = Attributes {
@@ -290,25 +277,27 @@ impl Outbox {
     }
 }
 
-/// The `publish <topic>` span of one entry of a batch (the same attributes as a single
-/// write's), a child of the entry's parent.
-fn batch_publish_span<T: CanonicalEvent>(
-    entry: &BatchEntry<'_, T>,
+/// The `publish <topic>` producer span of one outbox row, a child of `parent` (the caller's
+/// current span for a single write, the consumed message's span for a translator's batch).
+fn publish_span<T: CanonicalEvent>(
+    parent: &tracing::Span,
+    event_id: Uuid,
+    key: &str,
     tombstone: bool,
 ) -> tracing::Span {
     if !crate::trace::enabled() {
         return tracing::Span::none();
     }
     tracing::info_span!(
-        parent: entry.parent,
+        parent: parent,
         "outbox_publish",
         otel.name = format!("publish {}", T::TOPIC),
         otel.kind = "producer",
         messaging.system = "kafka",
         messaging.operation.type = "send",
         messaging.destination.name = T::TOPIC,
-        messaging.message.id = %entry.event_id,
-        messaging.kafka.message.key = entry.key.as_str(),
+        messaging.message.id = %event_id,
+        messaging.kafka.message.key = key,
         messaging.kafka.message.tombstone = tombstone,
     )
 }
