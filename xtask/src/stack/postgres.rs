@@ -213,6 +213,9 @@ pub fn ensure_cluster(config: &StackConfig, binaries: &Binaries) -> Result<()> {
          max_replication_slots = 16\n\
          # Bound the WAL a forgotten slot can pin (connectors also send heartbeats).\n\
          max_slot_wal_keep_size = 4GB\n\
+         # Commit times per transaction (pg_xact_commit_timestamp): the bench's per-hop budget\n\
+         # starts at the source's commit and ends at planning's.\n\
+         track_commit_timestamp = on\n\
          max_connections = 200\n\
          shared_buffers = 128MB\n\
          # fsync only protects against an OS crash; a killed postgres (chaos tests) still\n\

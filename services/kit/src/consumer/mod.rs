@@ -307,6 +307,16 @@ pub async fn run<H: Handler>(
             // pause, bounding it near 1000 messages per second and partition.
             .set("fetch.wait.max.ms", "100")
             .set("fetch.queue.backoff.ms", "50")
+            // librdkafka prefetches up to 100,000 messages or 64 MiB per client by default,
+            // beside the partitions' own queues (`partition_queue_high_water`): a replaying
+            // consumer's memory was mostly that. Two batches per partition keep a worker fed
+            // (a fetch on a busy partition returns in a round trip), and 4 MiB bounds the rest.
+            .set(
+                "queued.min.messages",
+                (2 * settings.batch.max_events).max(100).to_string(),
+            )
+            .set("queued.max.messages.kbytes", "4096")
+            .set("fetch.max.bytes", (4 << 20).to_string())
             // Per-partition lag for health (see `rebalance::RuntimeContext::stats`).
             .set("statistics.interval.ms", "5000")
             .create_with_context(RuntimeContext {

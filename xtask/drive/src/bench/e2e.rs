@@ -89,6 +89,14 @@ fn print_run(run: &ConsistencyRun) {
                 entity.kind, entity.visible, entity.written, e2e.p50_ms, e2e.p99_ms, e2e.max_ms
             );
         }
+        for hop in &entity.hops {
+            if let Some(latency) = &hop.latency {
+                println!(
+                    "bench:     {:<48} p50 {:>7.2} ms  p99 {:>7.2} ms",
+                    hop.name, latency.p50_ms, latency.p99_ms
+                );
+            }
+        }
     }
     println!(
         "bench:   backlog growth {:.1}/s over the second half: {}",
@@ -175,7 +183,8 @@ async fn follow(bench: &Bench, rate: f64, duration: Duration) -> Result<Consiste
     let origin_ms = epoch_ms(run.started_at);
     let mut person_e2e = Vec::new();
     let mut sheet_e2e = Vec::new();
-    let mut hops: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+    let mut person_hops = HopSamples::default();
+    let mut sheet_hops = HopSamples::default();
     let mut backlog_events: Vec<(f64, i64)> = Vec::new();
     for sample in run.successes() {
         let responded = epoch_ms(sample.responded_at);
@@ -183,93 +192,32 @@ async fn follow(bench: &Bench, rate: f64, duration: Duration) -> Result<Consiste
         let Ok(written) = &sample.outcome else {
             continue;
         };
-        match written {
-            Written::Person(id) => {
-                let Some(visible) = stamps.planning_person.get(id) else {
-                    continue;
-                };
-                backlog_events.push(((visible - origin_ms) / 1000.0, -1));
-                person_e2e.push(visible - responded);
-                if let Some(created) = stamps.person_created.get(id) {
-                    hops.entry("person: db → client response")
-                        .or_default()
-                        .push(responded - created);
-                    if let Some(relayed) = stamps.person_relayed.get(id) {
-                        hops.entry("person: db → relay")
-                            .or_default()
-                            .push(relayed - created);
-                    }
-                }
-                if let Some(relayed) = stamps.person_relayed.get(id) {
-                    hops.entry("person: relay → planning")
-                        .or_default()
-                        .push(visible - relayed);
-                }
-            }
-            Written::Sheet(id) => {
-                let Some(visible) = stamps.planning_sheet.get(id) else {
-                    continue;
-                };
-                backlog_events.push(((visible - origin_ms) / 1000.0, -1));
-                sheet_e2e.push(visible - responded);
-                let chain = [
-                    (
-                        "sheet: request → cdc relay",
-                        stamps.sheet_requested.get(id),
-                        stamps.sheet_cdc.get(id),
-                    ),
-                    (
-                        "sheet: cdc → translated",
-                        stamps.sheet_cdc.get(id),
-                        stamps.sheet_translated.get(id),
-                    ),
-                    (
-                        "sheet: translated → relay",
-                        stamps.sheet_translated.get(id),
-                        stamps.sheet_relayed.get(id),
-                    ),
-                    (
-                        "sheet: relay → planning",
-                        stamps.sheet_relayed.get(id),
-                        Some(visible),
-                    ),
-                ];
-                for (name, from, to) in chain {
-                    if let (Some(from), Some(to)) = (from, to) {
-                        hops.entry(name).or_default().push(to - from);
-                    }
-                }
-            }
-        }
+        let (id, chain, e2e, hops) = match written {
+            Written::Person(id) => (id, &stamps.person, &mut person_e2e, &mut person_hops),
+            Written::Sheet(id) => (id, &stamps.sheet, &mut sheet_e2e, &mut sheet_hops),
+        };
+        let Some(visible) = chain.visible(id) else {
+            continue;
+        };
+        backlog_events.push(((visible - origin_ms) / 1000.0, -1));
+        e2e.push(visible - responded);
+        hops.add(chain, id, responded);
     }
-    let hop = |name: &'static str| Hop {
-        name,
-        latency: hops.get(name).and_then(|values| Percentiles::of(values)),
-    };
     let entities = vec![
         EntityConsistency {
             kind: "person",
             written: person_ids.len(),
-            visible: stamps.planning_person.len(),
+            visible: stamps.person.visible_count(),
             e2e: Percentiles::of(&person_e2e),
-            hops: vec![
-                hop("person: db → client response"),
-                hop("person: db → relay"),
-                hop("person: relay → planning"),
-            ],
+            hops: person_hops.finish(),
             cdf: report::cdf(&person_e2e, 200),
         },
         EntityConsistency {
             kind: "balance sheet",
             written: sheet_ids.len(),
-            visible: stamps.planning_sheet.len(),
+            visible: stamps.sheet.visible_count(),
             e2e: Percentiles::of(&sheet_e2e),
-            hops: vec![
-                hop("sheet: request → cdc relay"),
-                hop("sheet: cdc → translated"),
-                hop("sheet: translated → relay"),
-                hop("sheet: relay → planning"),
-            ],
+            hops: sheet_hops.finish(),
             cdf: report::cdf(&sheet_e2e, 200),
         },
     ];
@@ -416,17 +364,108 @@ pub async fn wait_visible(bench: &Bench, persons: &[Uuid], sheets: &[Uuid]) -> R
     }
 }
 
-/// Every hop's timestamp of the entities of one run, in ms since the epoch.
+/// Where one kind of entity has been on its way into planning's read model: its milestones
+/// in the order they happen, each a map of entity id to ms since the epoch. A milestone an
+/// entity lacks (a translator that produces to Kafka itself keeps no inbox row) is skipped,
+/// and the hop spans the gap.
 #[derive(Default)]
+struct Chain {
+    milestones: Vec<(&'static str, HashMap<Uuid, f64>)>,
+    /// Planning's commit of the entity, or where commit timestamps are off (PostgreSQL's
+    /// `track_commit_timestamp`), the start of its transaction.
+    visible: HashMap<Uuid, f64>,
+}
+
+/// The milestone the pipeline starts from: the source service's commit.
+const COMMIT: &str = "commit";
+
+impl Chain {
+    fn push(&mut self, milestone: &'static str, stamps: HashMap<Uuid, f64>) {
+        self.milestones.push((milestone, stamps));
+    }
+
+    /// Ends the chain: planning's apply (transaction start) and commit.
+    fn finish(mut self, applied: HashMap<Uuid, f64>, committed: HashMap<Uuid, f64>) -> Self {
+        let mut visible = applied.clone();
+        visible.extend(committed.iter().map(|(id, at)| (*id, *at)));
+        self.visible = visible;
+        self.push("planning apply", applied);
+        self.push("planning commit", committed);
+        self
+    }
+
+    fn get(&self, milestone: &str, id: &Uuid) -> Option<f64> {
+        self.milestones
+            .iter()
+            .find(|(name, _)| *name == milestone)
+            .and_then(|(_, stamps)| stamps.get(id).copied())
+    }
+
+    fn visible(&self, id: &Uuid) -> Option<f64> {
+        self.visible.get(id).copied()
+    }
+
+    fn visible_count(&self) -> usize {
+        self.visible.len()
+    }
+}
+
+/// The latencies of each hop, in the order the hops were first seen.
+#[derive(Default)]
+struct HopSamples {
+    order: Vec<String>,
+    samples: HashMap<String, Vec<f64>>,
+}
+
+/// The whole pipeline: the source's commit to planning's.
+const PIPELINE_HOP: &str = "commit → planning commit (the pipeline)";
+/// Beside the pipeline: when the client had its response.
+const RESPONSE_HOP: &str = "commit → client response";
+
+impl HopSamples {
+    fn record(&mut self, hop: String, latency_ms: f64) {
+        if !self.samples.contains_key(&hop) {
+            self.order.push(hop.clone());
+        }
+        self.samples.entry(hop).or_default().push(latency_ms);
+    }
+
+    /// The hops between `id`'s consecutive milestones, the whole pipeline, and the response.
+    fn add(&mut self, chain: &Chain, id: &Uuid, responded_ms: f64) {
+        let present: Vec<(&str, f64)> = chain
+            .milestones
+            .iter()
+            .filter_map(|(name, stamps)| stamps.get(id).map(|at| (*name, *at)))
+            .collect();
+        for pair in present.windows(2) {
+            self.record(
+                format!("{} → {}", pair[0].0, pair[1].0),
+                pair[1].1 - pair[0].1,
+            );
+        }
+        if let Some(commit) = chain.get(COMMIT, id) {
+            if let Some(visible) = chain.get("planning commit", id) {
+                self.record(PIPELINE_HOP.into(), visible - commit);
+            }
+            self.record(RESPONSE_HOP.into(), responded_ms - commit);
+        }
+    }
+
+    fn finish(mut self) -> Vec<Hop> {
+        self.order
+            .into_iter()
+            .map(|name| {
+                let latency = self.samples.remove(&name).and_then(|v| Percentiles::of(&v));
+                Hop { name, latency }
+            })
+            .collect()
+    }
+}
+
+/// Every milestone of the entities of one run.
 struct Stamps {
-    person_created: HashMap<Uuid, f64>,
-    person_relayed: HashMap<Uuid, f64>,
-    planning_person: HashMap<Uuid, f64>,
-    sheet_requested: HashMap<Uuid, f64>,
-    sheet_cdc: HashMap<Uuid, f64>,
-    sheet_translated: HashMap<Uuid, f64>,
-    sheet_relayed: HashMap<Uuid, f64>,
-    planning_sheet: HashMap<Uuid, f64>,
+    person: Chain,
+    sheet: Chain,
 }
 
 /// One record of a topic: its key as an id, where it is, its timestamp.
@@ -435,6 +474,46 @@ struct Record {
     partition: i32,
     offset: i64,
     timestamp_ms: f64,
+    /// For Debezium's CDC records (JSON envelopes): when Debezium read the change.
+    envelope: Option<EnvelopeTimes>,
+}
+
+/// The timestamp of a Debezium change-event envelope, in ms since the epoch.
+#[derive(Debug, Clone, Copy)]
+struct EnvelopeTimes {
+    /// The envelope's `ts_us`: when Debezium processed the change it read from the slot.
+    read_ms: f64,
+}
+
+impl EnvelopeTimes {
+    fn parse(value: &[u8]) -> Option<Self> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            ts_us: i64,
+        }
+        let envelope: Envelope = serde_json::from_slice(value).ok()?;
+        Some(Self {
+            read_ms: envelope.ts_us as f64 / 1000.0,
+        })
+    }
+}
+
+/// `SELECT id, <stamp>` rows as a map of ms since the epoch, leaving out NULL stamps (commit
+/// timestamps of transactions from before `track_commit_timestamp` was on).
+async fn stamp_rows(
+    query: &'static str,
+    ids: &[Uuid],
+    pool: &sqlx::PgPool,
+) -> Result<HashMap<Uuid, f64>> {
+    let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(query)
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+        .with_context(|| format!("reading stamps: {query}"))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, at)| Some((id, timestamp_ms(at?))))
+        .collect())
 }
 
 impl Stamps {
@@ -444,45 +523,8 @@ impl Stamps {
         persons: &[Uuid],
         sheets: &[Uuid],
     ) -> Result<Self> {
-        let mut stamps = Self::default();
-        let rows = |query: &'static str, ids: &[Uuid], pool: &sqlx::PgPool| {
-            let ids = ids.to_vec();
-            let pool = pool.clone();
-            async move {
-                let rows: Vec<(Uuid, DateTime<Utc>)> =
-                    sqlx::query_as(query).bind(&ids).fetch_all(&pool).await?;
-                anyhow::Ok(
-                    rows.into_iter()
-                        .map(|(id, at)| (id, timestamp_ms(at)))
-                        .collect::<HashMap<_, _>>(),
-                )
-            }
-        };
-        stamps.person_created = rows(
-            "SELECT id, created FROM person WHERE id = ANY($1)",
-            persons,
-            &bench.person_db,
-        )
-        .await?;
-        stamps.planning_person = rows(
-            "SELECT id, updated_at FROM person WHERE id = ANY($1)",
-            persons,
-            &bench.planning_db,
-        )
-        .await?;
-        stamps.sheet_requested = rows(
-            "SELECT id, date_calculated FROM balance_sheet WHERE id = ANY($1)",
-            sheets,
-            &bench.accounting_db,
-        )
-        .await?;
-        stamps.planning_sheet = rows(
-            "SELECT id, updated_at FROM balance_sheet WHERE id = ANY($1)",
-            sheets,
-            &bench.planning_db,
-        )
-        .await?;
-
+        let (person_db, accounting_db, planning_db) =
+            (&bench.person_db, &bench.accounting_db, &bench.planning_db);
         let wanted: HashSet<Uuid> = persons.iter().chain(sheets).copied().collect();
         let wanted = Arc::new(wanted);
         let bootstrap = bench.info.kafka_bootstrap_servers.clone();
@@ -492,40 +534,128 @@ impl Stamps {
             Ok((read(PERSON_TOPIC)?, read(CDC_TOPIC)?, read(SHEET_TOPIC)?))
         })
         .await?;
-        for record in person_records {
-            stamps.person_relayed.insert(record.id, record.timestamp_ms);
-        }
-        for record in sheet_records {
-            stamps.sheet_relayed.insert(record.id, record.timestamp_ms);
-        }
-        // The translator's inbox row names the CDC record it came from by position.
-        let mut by_position = HashMap::new();
-        for record in cdc_records {
-            stamps.sheet_cdc.insert(record.id, record.timestamp_ms);
-            by_position.insert((record.partition, record.offset), record.id);
-        }
-        for (partition, start) in &lowest_offsets(&by_position) {
-            let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT kafka_offset, processed_at FROM inbox \
-                 WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 AND kafka_offset >= $4",
+        let by_id = |records: &[Record]| -> HashMap<Uuid, f64> {
+            records.iter().map(|r| (r.id, r.timestamp_ms)).collect()
+        };
+
+        let mut person = Chain::default();
+        person.push(
+            "tx start",
+            stamp_rows(
+                "SELECT id, created FROM person WHERE id = ANY($1)",
+                persons,
+                person_db,
             )
-            .bind(TRANSLATOR_GROUP)
-            .bind(CDC_TOPIC)
-            .bind(partition)
-            .bind(start)
-            .fetch_all(&bench.accounting_db)
-            .await
-            .context("reading accounting's inbox")?;
-            for (offset, processed_at) in rows {
-                if let Some(id) = by_position.get(&(*partition, offset)) {
-                    stamps
-                        .sheet_translated
-                        .insert(*id, timestamp_ms(processed_at));
+            .await?,
+        );
+        person.push(
+            COMMIT,
+            stamp_rows(
+                "SELECT id, pg_xact_commit_timestamp(xmin) FROM person WHERE id = ANY($1)",
+                persons,
+                person_db,
+            )
+            .await?,
+        );
+        person.push("debezium read", by_id(&person_records));
+        let person = person.finish(
+            stamp_rows(
+                "SELECT id, updated_at FROM person WHERE id = ANY($1)",
+                persons,
+                planning_db,
+            )
+            .await?,
+            stamp_rows(
+                "SELECT id, pg_xact_commit_timestamp(xmin) FROM person WHERE id = ANY($1)",
+                persons,
+                planning_db,
+            )
+            .await?,
+        );
+
+        let mut sheet = Chain::default();
+        sheet.push(
+            "request",
+            stamp_rows(
+                "SELECT id, date_calculated FROM balance_sheet WHERE id = ANY($1)",
+                sheets,
+                accounting_db,
+            )
+            .await?,
+        );
+        sheet.push(
+            COMMIT,
+            stamp_rows(
+                "SELECT id, pg_xact_commit_timestamp(xmin) FROM balance_sheet WHERE id = ANY($1)",
+                sheets,
+                accounting_db,
+            )
+            .await?,
+        );
+        sheet.push(
+            "cdc read",
+            cdc_records
+                .iter()
+                .filter_map(|r| Some((r.id, r.envelope?.read_ms)))
+                .collect(),
+        );
+        sheet.push("cdc record", by_id(&cdc_records));
+        let (translating, translated) = translator_stamps(bench, &cdc_records).await?;
+        sheet.push("translator apply", translating);
+        sheet.push("translator commit", translated);
+        sheet.push("public record", by_id(&sheet_records));
+        let sheet = sheet.finish(
+            stamp_rows(
+                "SELECT id, updated_at FROM balance_sheet WHERE id = ANY($1)",
+                sheets,
+                planning_db,
+            )
+            .await?,
+            stamp_rows(
+                "SELECT id, pg_xact_commit_timestamp(xmin) FROM balance_sheet WHERE id = ANY($1)",
+                sheets,
+                planning_db,
+            )
+            .await?,
+        );
+        Ok(Self { person, sheet })
+    }
+}
+
+/// The translator's inbox rows name the CDC records they came from by position: per sheet,
+/// the start of the translator's transaction (`processed_at`) and its commit. Empty when the
+/// translator keeps no inbox (it produces to Kafka in a Kafka transaction instead).
+async fn translator_stamps(
+    bench: &Bench,
+    cdc_records: &[Record],
+) -> Result<(HashMap<Uuid, f64>, HashMap<Uuid, f64>)> {
+    let by_position: HashMap<(i32, i64), Uuid> = cdc_records
+        .iter()
+        .map(|r| ((r.partition, r.offset), r.id))
+        .collect();
+    let (mut started, mut committed) = (HashMap::new(), HashMap::new());
+    for (partition, start) in &lowest_offsets(&by_position) {
+        let rows: Vec<(i64, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT kafka_offset, processed_at, pg_xact_commit_timestamp(xmin) FROM inbox \
+             WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 AND kafka_offset >= $4",
+        )
+        .bind(TRANSLATOR_GROUP)
+        .bind(CDC_TOPIC)
+        .bind(partition)
+        .bind(start)
+        .fetch_all(&bench.accounting_db)
+        .await
+        .context("reading accounting's inbox")?;
+        for (offset, processed_at, commit) in rows {
+            if let Some(id) = by_position.get(&(*partition, offset)) {
+                started.insert(*id, timestamp_ms(processed_at));
+                if let Some(commit) = commit {
+                    committed.insert(*id, timestamp_ms(commit));
                 }
             }
         }
-        Ok(stamps)
     }
+    Ok((started, committed))
 }
 
 /// The lowest offset per partition among `positions`.
@@ -585,6 +715,7 @@ fn read_records(
                 partition,
                 offset,
                 timestamp_ms: timestamp as f64,
+                envelope: message.payload().and_then(EnvelopeTimes::parse),
             });
         }
         if ends.get(&partition).is_some_and(|end| offset + 1 >= *end) {
@@ -830,6 +961,45 @@ pub fn lag_charts(results: &Results) -> Vec<Chart> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hops_join_consecutive_milestones_and_span_the_missing_ones() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let stamps = |pairs: &[(Uuid, f64)]| pairs.iter().copied().collect::<HashMap<_, _>>();
+        let mut chain = Chain::default();
+        chain.push(COMMIT, stamps(&[(a, 100.0), (b, 200.0)]));
+        // `b` has no inbox row (a translator without one): its hop spans the gap.
+        chain.push("translator commit", stamps(&[(a, 110.0)]));
+        chain.push("public record", stamps(&[(a, 130.0), (b, 240.0)]));
+        let chain = chain.finish(
+            stamps(&[(a, 150.0), (b, 250.0)]),
+            stamps(&[(a, 151.0), (b, 252.0)]),
+        );
+        let mut hops = HopSamples::default();
+        hops.add(&chain, &a, 105.0);
+        hops.add(&chain, &b, 203.0);
+        let hops: Vec<(String, f64)> = hops
+            .finish()
+            .into_iter()
+            .map(|hop| (hop.name, hop.latency.map_or(f64::NAN, |l| l.max_ms)))
+            .collect();
+        let expected = [
+            ("commit → translator commit", 10.0),
+            ("translator commit → public record", 20.0),
+            ("public record → planning apply", 20.0),
+            ("planning apply → planning commit", 2.0),
+            (PIPELINE_HOP, 52.0),
+            (RESPONSE_HOP, 5.0),
+            ("commit → public record", 40.0),
+        ];
+        assert_eq!(hops.len(), expected.len(), "{hops:?}");
+        for ((name, max), (expected_name, expected_max)) in hops.iter().zip(expected) {
+            assert_eq!(name, expected_name);
+            assert!((max - expected_max).abs() < 1e-9, "{name}: {max}");
+        }
+        assert_eq!(chain.visible(&b), Some(252.0));
+        assert_eq!(chain.visible_count(), 2);
+    }
 
     #[test]
     fn the_backlog_counts_written_minus_visible() {

@@ -102,7 +102,7 @@ pub struct RestRow {
 /// One hop of the way from a write to planning's read model.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hop {
-    pub name: &'static str,
+    pub name: String,
     pub latency: Option<Percentiles>,
 }
 
@@ -193,29 +193,41 @@ pub struct Results {
 
 /// What each hop includes, for the report.
 pub const HOP_NOTES: &str = "\
-Every timestamp comes from the same machine clock. Hops:
+Every timestamp comes from the same machine clock. An entity's milestones, in order (a hop is \
+the time between two consecutive ones):
 
-- **person: db → relay**: from `person.created` (`now()` of the person service's transaction, \
-so it also covers the rest of that transaction and its commit) to the Kafka record's timestamp \
-on the person topic. The Outbox EventRouter stamps the record with the change \
-event's `ts_ms`, the moment Debezium read the change from the replication stream: WAL flush, \
-logical decoding in the walsender, and Debezium's streaming loop, which sleeps \
-`poll.interval.ms` whenever nothing is pending.
-- **person: relay → planning**: from that record timestamp to planning's `person.updated_at` \
-(`now()` of the consumer's transaction): the change waits in Debezium's queue until the \
-Connect task's poll returns a batch (the poll waits up to `poll.interval.ms` for it to fill), \
-then Connect's producer (`linger.ms`), the broker's append, the consumer's fetch, Avro \
-decoding, the inbox insert and the upsert (the commit itself, about a millisecond, is not \
-included).
-- **sheet: request → cdc relay**: from `balance_sheet.date_calculated` (set by the accounting \
-service from its clock before the insert) to the record timestamp on the private CDC topic \
-(the accounting table's capture). Plain CDC records carry no timestamp of their own, so \
-Connect's producer stamps them when it sends them: this hop includes both Debezium waits.
-- **sheet: cdc → translated**: to accounting's inbox `processed_at` for that record (the \
-translator's transaction: fetch, JSON decode, Avro encode, inbox + outbox rows).
-- **sheet: translated → relay**: to the record timestamp on the balance-sheet topic (the accounting outbox connector's read, as for persons).
-- **sheet: relay → planning**: to planning's `balance_sheet.updated_at`, as for persons.
-- **e2e** is planning's timestamp minus the moment the load generator received the create \
+- **tx start** (persons): `person.created`, `now()` of the person service's write.
+- **request** (balance sheets): `balance_sheet.date_calculated`, the accounting service's \
+clock just before its insert.
+- **commit**: the source row's commit time, `pg_xact_commit_timestamp(xmin)` \
+(`track_commit_timestamp = on`). The WAL flush follows it before the client is answered \
+(`synchronous_commit = on`; the local stack runs `fsync = off`, so the flush is a write to \
+the page cache) and before the walsender may send the change.
+- **debezium read** (persons, the outbox relay): the Kafka record's timestamp on the person \
+topic, which the Outbox EventRouter sets to the change event's `ts_ms`: the moment Debezium \
+processed the change read from the slot. Before it: logical decoding in the walsender and \
+Debezium's streaming loop, which sleeps `poll.interval.ms` whenever nothing is pending.
+- **cdc read** (balance sheets): the CDC envelope's `ts_us`, the same moment for the \
+accounting table's capture.
+- **cdc record**: the record's timestamp on the private CDC topic. Plain CDC records carry no \
+timestamp of their own, so Connect's producer stamps them when the task hands them over: the \
+hop from the read is Debezium's queue until the Connect task's poll returns a batch (the \
+poll waits up to `poll.interval.ms` for it to fill) and the converters and transforms.
+- **translator apply / commit**: accounting's inbox row for that CDC record: `processed_at` \
+(`now()` of the translator's batch transaction, after the fetch and the JSON decode) and the \
+transaction's commit time (Avro encode, inbox and outbox rows, commit). A translator that \
+produces to Kafka in a Kafka transaction keeps no inbox: the hop then goes straight from the \
+CDC record to the public record.
+- **public record** (balance sheets): the record's timestamp on the balance-sheet topic: the \
+accounting outbox connector's read, as for persons (or, with Kafka transactions, the \
+translator's produce call).
+- **planning apply**: planning's `updated_at`, `now()` of the consumer's batch transaction: \
+before it, the rest of the relay (queue, Connect's producer and `linger.ms`, the broker's \
+append), the consumer's fetch and Avro decoding.
+- **planning commit**: the commit time of planning's row: inbox insert, upsert, commit.
+- **commit → planning commit** is the whole pipeline; **commit → client response** runs \
+beside it (the WAL flush, the response).
+- **e2e** is planning's commit minus the moment the load generator received the create \
 response, i.e. how long a client that just got its 201 waits before planning shows the entity.";
 
 impl Results {
