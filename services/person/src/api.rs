@@ -1,4 +1,6 @@
-//! The person API: each change and its event in one transaction.
+//! The person API: each change and its event atomically — create, replace and delete in one
+//! statement each (the outbox insert appended to the change, one round trip), a patch in a
+//! transaction that reads the row first (its event carries the fields it does not change).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use contract_runtime::{ApiError, RequestContext, Violation};
@@ -10,6 +12,7 @@ use service_kit::http::database_unavailable;
 use service_kit::outbox::{Outbox, OutboxError};
 use service_kit::pagination::Page;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::store::{self, PersonFields, PersonRow};
 
@@ -27,33 +30,29 @@ impl PersonService {
             health,
         }
     }
-
-    /// Runs `change` and publishes the person's resulting state, atomically.
-    async fn change_and_publish(
-        &self,
-        change: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<Option<PersonRow>, sqlx::Error>,
-    ) -> Result<Option<PersonRow>, ApiError> {
-        let mut tx = self.pool.begin().await.map_err(database_unavailable)?;
-        let Some(row) = change(&mut tx).await.map_err(database_unavailable)? else {
-            return Ok(None);
-        };
-        self.outbox
-            .publish(&mut tx, &canonical(&row))
-            .await
-            .map_err(outbox_failed)?;
-        tx.commit().await.map_err(database_unavailable)?;
-        Ok(Some(row))
-    }
 }
 
 /// The canonical event of a person (an unknown date of birth travels as
 /// [`UNKNOWN_DATE_OF_BIRTH`], see there).
 pub fn canonical(row: &PersonRow) -> events::Person {
+    canonical_of(
+        row.id,
+        &PersonFields {
+            first_name: &row.first_name,
+            last_name: &row.last_name,
+            date_of_birth: row.date_of_birth,
+        },
+    )
+}
+
+/// The canonical event of person `id` with `fields`: what a change publishes, built before
+/// the change runs (in the change's statement, see `Outbox::change_and_publish`).
+fn canonical_of(id: Uuid, fields: &PersonFields<'_>) -> events::Person {
     events::Person {
-        id: row.id,
-        first_name: row.first_name.clone(),
-        last_name: row.last_name.clone(),
-        date_of_birth: row
+        id,
+        first_name: fields.first_name.to_string(),
+        last_name: fields.last_name.to_string(),
+        date_of_birth: fields
             .date_of_birth
             .map(|d| d.date_naive())
             .unwrap_or(UNKNOWN_DATE_OF_BIRTH),
@@ -115,7 +114,7 @@ fn outbox_failed(error: OutboxError) -> ApiError {
     }
 }
 
-fn not_found(id: uuid::Uuid) -> ApiError {
+fn not_found(id: Uuid) -> ApiError {
     ApiError::NotFound(format!("no person with id {id}"))
 }
 
@@ -151,9 +150,16 @@ impl PersonApi for PersonService {
             last_name: &body.last_name,
             date_of_birth: body.date_of_birth,
         };
-        let row = self
-            .change_and_publish(async |tx| store::insert(tx, &fields).await.map(Some))
-            .await?
+        let id = Uuid::new_v4();
+        let row: PersonRow = self
+            .outbox
+            .change_and_publish(
+                &self.pool,
+                store::insert(id, &fields),
+                &canonical_of(id, &fields),
+            )
+            .await
+            .map_err(outbox_failed)?
             .ok_or_else(|| ApiError::internal("insert returned no row"))?;
         tracing::info!(person_id = %row.id, "person created");
         Ok(CreatePersonResponse::Created(to_model(row)))
@@ -183,9 +189,15 @@ impl PersonApi for PersonService {
             last_name: &body.last_name,
             date_of_birth: body.date_of_birth,
         };
-        let row = self
-            .change_and_publish(async |tx| store::update(tx, params.id, &fields).await)
-            .await?
+        let row: PersonRow = self
+            .outbox
+            .change_and_publish(
+                &self.pool,
+                store::update(params.id, &fields),
+                &canonical_of(params.id, &fields),
+            )
+            .await
+            .map_err(outbox_failed)?
             .ok_or_else(|| not_found(params.id))?;
         Ok(ReplacePersonResponse::Ok(to_model(row)))
     }
@@ -197,20 +209,29 @@ impl PersonApi for PersonService {
         body: PersonPatch,
     ) -> Result<UpdatePersonResponse, ApiError> {
         check_date_of_birth(body.date_of_birth.flatten())?;
-        let row = self
-            .change_and_publish(async |tx| {
-                let Some(current) = store::get_for_update(tx, params.id).await? else {
-                    return Ok(None);
-                };
-                let fields = PersonFields {
-                    first_name: body.first_name.as_deref().unwrap_or(&current.first_name),
-                    last_name: body.last_name.as_deref().unwrap_or(&current.last_name),
-                    date_of_birth: body.date_of_birth.unwrap_or(current.date_of_birth),
-                };
-                store::update(tx, params.id, &fields).await
-            })
-            .await?
+        // The event carries every field, so the unchanged ones are read first, with the row
+        // locked until the commit: concurrent changes publish in the order they commit.
+        let mut tx = self.pool.begin().await.map_err(database_unavailable)?;
+        let current = store::get_for_update(&mut tx, params.id)
+            .await
+            .map_err(database_unavailable)?
             .ok_or_else(|| not_found(params.id))?;
+        let fields = PersonFields {
+            first_name: body.first_name.as_deref().unwrap_or(&current.first_name),
+            last_name: body.last_name.as_deref().unwrap_or(&current.last_name),
+            date_of_birth: body.date_of_birth.unwrap_or(current.date_of_birth),
+        };
+        let row: PersonRow = self
+            .outbox
+            .change_and_publish(
+                &mut *tx,
+                store::update(params.id, &fields),
+                &canonical_of(params.id, &fields),
+            )
+            .await
+            .map_err(outbox_failed)?
+            .ok_or_else(|| ApiError::internal("the locked row was not updated"))?;
+        tx.commit().await.map_err(database_unavailable)?;
         Ok(UpdatePersonResponse::Ok(to_model(row)))
     }
 
@@ -219,19 +240,17 @@ impl PersonApi for PersonService {
         _context: RequestContext,
         params: DeletePersonParams,
     ) -> Result<DeletePersonResponse, ApiError> {
-        let mut tx = self.pool.begin().await.map_err(database_unavailable)?;
-        if !store::delete(&mut tx, params.id)
-            .await
-            .map_err(database_unavailable)?
-        {
-            return Err(not_found(params.id));
-        }
         // A tombstone on the compacted entity topic: "this person is gone".
-        self.outbox
-            .publish_tombstone::<events::Person>(&mut tx, &params.id.to_string())
+        let _: (Uuid,) = self
+            .outbox
+            .change_and_publish_tombstone::<events::Person, _>(
+                &self.pool,
+                store::delete(params.id),
+                &params.id.to_string(),
+            )
             .await
-            .map_err(outbox_failed)?;
-        tx.commit().await.map_err(database_unavailable)?;
+            .map_err(outbox_failed)?
+            .ok_or_else(|| not_found(params.id))?;
         tracing::info!(person_id = %params.id, "person deleted");
         Ok(DeletePersonResponse::NoContent)
     }

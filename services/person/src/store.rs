@@ -1,7 +1,9 @@
 //! The person table.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{FromRow, PgConnection, PgPool, Postgres};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, FromRow)]
@@ -43,7 +45,7 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<PersonRow>> {
 }
 
 /// The row, locked until the transaction ends, so concurrent changes of one person publish
-/// their events in the order they commit.
+/// their events in the order they commit (a PATCH reads the row to build its full event).
 pub async fn get_for_update(tx: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<PersonRow>> {
     sqlx::query_as("SELECT * FROM person WHERE id = $1 FOR UPDATE")
         .bind(id)
@@ -51,25 +53,27 @@ pub async fn get_for_update(tx: &mut PgConnection, id: Uuid) -> sqlx::Result<Opt
         .await
 }
 
-pub async fn insert(tx: &mut PgConnection, fields: &PersonFields<'_>) -> sqlx::Result<PersonRow> {
-    sqlx::query_as(
+/// The change of a person's create, replace and delete: one statement each, returning the
+/// row (the id for a delete), to which the outbox appends its event
+/// ([`service_kit::outbox::Outbox::change_and_publish`]).
+pub type Change<'a> = Query<'a, Postgres, PgArguments>;
+
+/// Inserts a person with the id the service chose (its event names it before the insert).
+pub fn insert<'a>(id: Uuid, fields: &PersonFields<'a>) -> Change<'a> {
+    sqlx::query(
         "INSERT INTO person (id, created, modified, first_name, last_name, date_of_birth) \
          VALUES ($1, now(), now(), $2, $3, $4) RETURNING *",
     )
-    .bind(Uuid::new_v4())
+    .bind(id)
     .bind(fields.first_name)
     .bind(fields.last_name)
     .bind(fields.date_of_birth)
-    .fetch_one(tx)
-    .await
 }
 
-pub async fn update(
-    tx: &mut PgConnection,
-    id: Uuid,
-    fields: &PersonFields<'_>,
-) -> sqlx::Result<Option<PersonRow>> {
-    sqlx::query_as(
+/// Sets every writable field; the UPDATE locks the row until it commits, so concurrent
+/// changes of one person publish their events in the order they commit.
+pub fn update<'a>(id: Uuid, fields: &PersonFields<'a>) -> Change<'a> {
+    sqlx::query(
         "UPDATE person SET modified = now(), first_name = $2, last_name = $3, date_of_birth = $4 \
          WHERE id = $1 RETURNING *",
     )
@@ -77,14 +81,8 @@ pub async fn update(
     .bind(fields.first_name)
     .bind(fields.last_name)
     .bind(fields.date_of_birth)
-    .fetch_optional(tx)
-    .await
 }
 
-pub async fn delete(tx: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
-    let deleted = sqlx::query("DELETE FROM person WHERE id = $1")
-        .bind(id)
-        .execute(tx)
-        .await?;
-    Ok(deleted.rows_affected() == 1)
+pub fn delete<'a>(id: Uuid) -> Change<'a> {
+    sqlx::query("DELETE FROM person WHERE id = $1 RETURNING id").bind(id)
 }

@@ -16,6 +16,9 @@ use contracts::person_api::{
 use service_kit::bootstrap::RunningApp;
 use service_kit::testing::TestDatabase;
 use sqlx::Connection;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 const USERNAME: &str = e2e::DEMO_USERNAME;
@@ -37,10 +40,24 @@ impl Person {
     async fn start_with_registry(registry: &str) -> Result<Self> {
         let stack = e2e::Stack::load()?;
         let db = TestDatabase::create(stack.get("PG_SUPERUSER_URL")?, "person").await?;
+        let database_url = db.url().to_string();
+        Self::start_on(db, &database_url, registry).await
+    }
+
+    /// Started with its pool connecting through `proxy` to its database.
+    async fn start_through(proxy: &StatementCounter) -> Result<Self> {
+        let stack = e2e::Stack::load()?;
+        let db = TestDatabase::create(stack.get("PG_SUPERUSER_URL")?, "person").await?;
+        let database_url = proxy.start(db.url()).await?;
+        Self::start_on(db, &database_url, stack.registry()?).await
+    }
+
+    async fn start_on(db: TestDatabase, database_url: &str, registry: &str) -> Result<Self> {
+        let stack = e2e::Stack::load()?;
         let config = person_service::Config::try_parse_from([
             "person-service",
             "--database-url",
-            db.url(),
+            database_url,
             "--kafka-bootstrap-servers",
             stack.kafka()?,
             "--schema-registry-url",
@@ -129,6 +146,115 @@ async fn create_get_update_delete_through_the_generated_client() -> Result<()> {
     Ok(())
 }
 
+/// A TCP proxy in front of PostgreSQL that counts the statements its clients send: the
+/// frontend messages `Q` (a simple query, such as `BEGIN` and `COMMIT`) and `E` (the
+/// execution of a prepared statement), so a test sees how many statements a request costs.
+#[derive(Default)]
+struct StatementCounter {
+    statements: Arc<AtomicUsize>,
+}
+
+impl StatementCounter {
+    fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// Listens on a free port, relaying to `database_url`'s server; returns the URL with
+    /// the proxy in its place (without TLS, so the proxy can read the messages).
+    async fn start(&self, database_url: &str) -> Result<String> {
+        let mut url = url::Url::parse(database_url)?;
+        let upstream = format!(
+            "{}:{}",
+            url.host_str().context("the database URL has no host")?,
+            url.port().unwrap_or(5432)
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let statements = self.statements.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                tokio::spawn(relay(client, server, statements.clone()));
+            }
+        });
+        url.set_port(Some(port))
+            .map_err(|()| anyhow::anyhow!("cannot set the port"))?;
+        url.query_pairs_mut().append_pair("sslmode", "disable");
+        Ok(url.to_string())
+    }
+}
+
+/// Copies the server's bytes to the client as they come, and the client's to the server
+/// message by message, counting the statements among them.
+async fn relay(
+    client: tokio::net::TcpStream,
+    server: tokio::net::TcpStream,
+    statements: Arc<AtomicUsize>,
+) -> Result<()> {
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    tokio::spawn(async move { tokio::io::copy(&mut server_read, &mut client_write).await });
+    // The startup message has no type byte: a length (itself included), then the rest.
+    let length = client_read.read_u32().await?;
+    let mut startup = vec![0; length.saturating_sub(4) as usize];
+    client_read.read_exact(&mut startup).await?;
+    server_write.write_u32(length).await?;
+    server_write.write_all(&startup).await?;
+    loop {
+        let kind = client_read.read_u8().await?;
+        let length = client_read.read_u32().await?;
+        let mut body = vec![0; length.saturating_sub(4) as usize];
+        client_read.read_exact(&mut body).await?;
+        if kind == b'Q' || kind == b'E' {
+            statements.fetch_add(1, Ordering::SeqCst);
+        }
+        server_write.write_u8(kind).await?;
+        server_write.write_u32(length).await?;
+        server_write.write_all(&body).await?;
+    }
+}
+
+#[tokio::test]
+async fn create_replace_and_delete_are_one_statement_each() -> Result<()> {
+    let proxy = StatementCounter::default();
+    let person = Person::start_through(&proxy).await?;
+    let client = person.client();
+    // Once first, so each statement is prepared (and health or start-up queries are done).
+    let CreatePersonResponse::Created(first) =
+        client.create_person(&input("Abe", "Simpson")).await?;
+    client
+        .replace_person(first.id, &input("Abe", "Simpson"))
+        .await?;
+    client.delete_person(first.id).await?;
+
+    let before = proxy.statements();
+    let CreatePersonResponse::Created(created) =
+        client.create_person(&input("Homer", "Simpson")).await?;
+    assert_eq!(proxy.statements() - before, 1, "create");
+    let before = proxy.statements();
+    client
+        .replace_person(created.id, &input("Homer", "Simpson"))
+        .await?;
+    assert_eq!(proxy.statements() - before, 1, "replace");
+    let before = proxy.statements();
+    client.delete_person(created.id).await?;
+    assert_eq!(proxy.statements() - before, 1, "delete");
+    // A patch reads the row it changes, locked: BEGIN, SELECT ... FOR UPDATE, the change with
+    // its event, COMMIT.
+    let CreatePersonResponse::Created(patched) =
+        client.create_person(&input("Marge", "Simpson")).await?;
+    let before = proxy.statements();
+    let patch = PersonPatch {
+        first_name: Some("Maggie".into()),
+        ..PersonPatch::default()
+    };
+    client.update_person(patched.id, &patch).await?;
+    assert_eq!(proxy.statements() - before, 4, "patch");
+    Ok(())
+}
+
 /// One decoded transaction of `test_decoding`'s output: its change lines.
 fn transactions(lines: &[String]) -> Vec<Vec<String>> {
     let mut out = Vec::new();
@@ -151,7 +277,7 @@ async fn every_change_writes_its_outbox_row_in_the_same_transaction() -> Result<
     let client = person.client();
     let mut sql = person.sql().await?;
     // A logical slot on the test database shows each committed transaction's row changes,
-    // which is the only place the outbox row is visible (it is deleted before commit).
+    // which is the only place the outbox row is visible (its statement deletes it).
     sqlx::query("SELECT pg_create_logical_replication_slot($1, 'test_decoding')")
         .bind(format!("{}_slot", person.db.name()))
         .execute(&mut sql)
@@ -160,12 +286,28 @@ async fn every_change_writes_its_outbox_row_in_the_same_transaction() -> Result<
 
     let CreatePersonResponse::Created(created) =
         client.create_person(&input("Homer", "Simpson")).await?;
+    client
+        .replace_person(created.id, &input("Homer", "Simpson"))
+        .await?;
     let patch = PersonPatch {
         first_name: Some("Marge".into()),
         ..PersonPatch::default()
     };
     client.update_person(created.id, &patch).await?;
+    // No event for a change of no person.
+    client
+        .replace_person(Uuid::new_v4(), &input("Nobody", "Simpson"))
+        .await
+        .expect_err("no such person");
+    client
+        .delete_person(Uuid::new_v4())
+        .await
+        .expect_err("no such person");
     client.delete_person(created.id).await?;
+    let outbox_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&mut sql)
+        .await?;
+    assert_eq!(outbox_rows, 0, "the outbox table stays empty");
 
     let lines: Vec<String> =
         sqlx::query_scalar("SELECT data FROM pg_logical_slot_get_changes($1, NULL, NULL)")
@@ -190,7 +332,19 @@ async fn every_change_writes_its_outbox_row_in_the_same_transaction() -> Result<
                 .unwrap_or("?")
         })
         .collect();
-    assert_eq!(kinds, ["INSERT", "UPDATE", "DELETE"], "{lines:#?}");
+    assert_eq!(
+        kinds,
+        ["INSERT", "UPDATE", "UPDATE", "DELETE"],
+        "{lines:#?}"
+    );
+    let outbox_rows = lines
+        .iter()
+        .filter(|l| l.starts_with("table public.outbox: INSERT:"))
+        .count();
+    assert_eq!(
+        outbox_rows, 4,
+        "only changes of a person publish: {lines:#?}"
+    );
     for (tx, kind) in changes.iter().zip(kinds) {
         let outbox: Vec<&String> = tx
             .iter()
@@ -219,7 +373,7 @@ async fn every_change_writes_its_outbox_row_in_the_same_transaction() -> Result<
         assert!(
             tx.iter()
                 .any(|l| l.starts_with("table public.outbox: DELETE:")),
-            "the outbox row is deleted in the same transaction: {tx:#?}"
+            "the outbox row is deleted in its own transaction: {tx:#?}"
         );
     }
     Ok(())

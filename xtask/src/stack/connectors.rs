@@ -30,7 +30,8 @@ pub fn load_declarations(config: &StackConfig) -> Result<Vec<ConnectorDeclaratio
 /// The migrations that create the tables the connectors capture, per database: the kit's
 /// outbox migration for an outbox connector, the owning service's own migrations for a CDC
 /// connector. One DDL per table: the files the services migrate with (all idempotent:
-/// `CREATE ... IF NOT EXISTS`, so the service's own migration run later changes nothing).
+/// `CREATE ... IF NOT EXISTS` or `CREATE OR REPLACE`, so the service's own migration run
+/// later changes nothing).
 pub fn captured_table_migrations(config: &StackConfig) -> Result<Vec<(String, PathBuf)>> {
     let root = &config.project_root;
     let mut migrations: Vec<(String, PathBuf)> = Vec::new();
@@ -201,7 +202,11 @@ mod tests {
                     .join(" ");
                 let code = code.trim().to_ascii_uppercase();
                 if code.starts_with("CREATE") {
-                    assert!(code.contains("IF NOT EXISTS"), "{}: {code}", file.display());
+                    assert!(
+                        code.contains("IF NOT EXISTS") || code.starts_with("CREATE OR REPLACE"),
+                        "{}: {code}",
+                        file.display()
+                    );
                 }
             }
         }
