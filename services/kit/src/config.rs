@@ -57,7 +57,9 @@ pub struct CommonConfig {
     #[arg(long, env = "HEALTH_CACHE_MS", default_value_t = 1000)]
     pub health_cache_ms: u64,
 
-    /// Size of the database connection pool.
+    /// Size of the database connection pool. 10 fits a 2-core machine running the whole
+    /// stack: person creates at 64 HTTP connections ran no faster with 4, 6 or 16 (measured
+    /// under load; one statement per write holds a connection for one round trip).
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10)]
     pub database_pool_size: u32,
 

@@ -30,6 +30,11 @@ pub async fn connect_and_migrate(
     let pool = PgPoolOptions::new()
         .max_connections(pool_size)
         .acquire_timeout(Duration::from_secs(5))
+        // sqlx pings every connection when it returns to the pool (unconditionally, in 0.8):
+        // a ping on acquire too would test again what was tested when it went idle, a round
+        // trip per request. A connection that broke while idle fails one request (a 503 the
+        // client retries) and is closed by its failed release ping.
+        .test_before_acquire(false)
         .connect(url)
         .await
         .context("cannot connect to the database (DATABASE_URL)")?;

@@ -41,20 +41,32 @@ impl Person {
         let stack = e2e::Stack::load()?;
         let db = TestDatabase::create(stack.get("PG_SUPERUSER_URL")?, "person").await?;
         let database_url = db.url().to_string();
-        Self::start_on(db, &database_url, registry).await
+        Self::start_on(db, &database_url, registry, &[]).await
     }
 
-    /// Started with its pool connecting through `proxy` to its database.
+    /// Started with a pool of one connection (one statement cache), connecting through
+    /// `proxy` to its database.
     async fn start_through(proxy: &StatementCounter) -> Result<Self> {
         let stack = e2e::Stack::load()?;
         let db = TestDatabase::create(stack.get("PG_SUPERUSER_URL")?, "person").await?;
         let database_url = proxy.start(db.url()).await?;
-        Self::start_on(db, &database_url, stack.registry()?).await
+        Self::start_on(
+            db,
+            &database_url,
+            stack.registry()?,
+            &["--database-pool-size", "1"],
+        )
+        .await
     }
 
-    async fn start_on(db: TestDatabase, database_url: &str, registry: &str) -> Result<Self> {
+    async fn start_on(
+        db: TestDatabase,
+        database_url: &str,
+        registry: &str,
+        more_args: &[&str],
+    ) -> Result<Self> {
         let stack = e2e::Stack::load()?;
-        let config = person_service::Config::try_parse_from([
+        let args = [
             "person-service",
             "--database-url",
             database_url,
@@ -68,7 +80,8 @@ impl Person {
             USERNAME,
             "--api-password",
             PASSWORD,
-        ])?;
+        ];
+        let config = person_service::Config::try_parse_from(args.iter().chain(more_args.iter()))?;
         let app = person_service::build(config).await?.spawn();
         Ok(Self { app, db })
     }
@@ -148,15 +161,21 @@ async fn create_get_update_delete_through_the_generated_client() -> Result<()> {
 
 /// A TCP proxy in front of PostgreSQL that counts the statements its clients send: the
 /// frontend messages `Q` (a simple query, such as `BEGIN` and `COMMIT`) and `E` (the
-/// execution of a prepared statement), so a test sees how many statements a request costs.
+/// execution of a prepared statement), so a test sees how many statements a request costs;
+/// and the `P` (Parse) messages, which a connection's statement cache saves on reuse.
 #[derive(Default)]
 struct StatementCounter {
     statements: Arc<AtomicUsize>,
+    parses: Arc<AtomicUsize>,
 }
 
 impl StatementCounter {
     fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
+    }
+
+    fn parses(&self) -> usize {
+        self.parses.load(Ordering::SeqCst)
     }
 
     /// Listens on a free port, relaying to `database_url`'s server; returns the URL with
@@ -170,13 +189,13 @@ impl StatementCounter {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
-        let statements = self.statements.clone();
+        let (statements, parses) = (self.statements.clone(), self.parses.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
                     continue;
                 };
-                tokio::spawn(relay(client, server, statements.clone()));
+                tokio::spawn(relay(client, server, statements.clone(), parses.clone()));
             }
         });
         url.set_port(Some(port))
@@ -192,6 +211,7 @@ async fn relay(
     client: tokio::net::TcpStream,
     server: tokio::net::TcpStream,
     statements: Arc<AtomicUsize>,
+    parses: Arc<AtomicUsize>,
 ) -> Result<()> {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
@@ -207,9 +227,11 @@ async fn relay(
         let length = client_read.read_u32().await?;
         let mut body = vec![0; length.saturating_sub(4) as usize];
         client_read.read_exact(&mut body).await?;
-        if kind == b'Q' || kind == b'E' {
-            statements.fetch_add(1, Ordering::SeqCst);
-        }
+        match kind {
+            b'Q' | b'E' => statements.fetch_add(1, Ordering::SeqCst),
+            b'P' => parses.fetch_add(1, Ordering::SeqCst),
+            _ => 0,
+        };
         server_write.write_u8(kind).await?;
         server_write.write_u32(length).await?;
         server_write.write_all(&body).await?;
@@ -217,7 +239,7 @@ async fn relay(
 }
 
 #[tokio::test]
-async fn create_replace_and_delete_are_one_statement_each() -> Result<()> {
+async fn create_replace_and_delete_are_one_prepared_statement_each() -> Result<()> {
     let proxy = StatementCounter::default();
     let person = Person::start_through(&proxy).await?;
     let client = person.client();
@@ -229,10 +251,15 @@ async fn create_replace_and_delete_are_one_statement_each() -> Result<()> {
         .await?;
     client.delete_person(first.id).await?;
 
-    let before = proxy.statements();
+    let (before, parsed) = (proxy.statements(), proxy.parses());
     let CreatePersonResponse::Created(created) =
         client.create_person(&input("Homer", "Simpson")).await?;
     assert_eq!(proxy.statements() - before, 1, "create");
+    assert_eq!(
+        proxy.parses() - parsed,
+        0,
+        "the create's statement is prepared once per connection, then reused"
+    );
     let before = proxy.statements();
     client
         .replace_person(created.id, &input("Homer", "Simpson"))
