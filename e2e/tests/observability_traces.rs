@@ -307,8 +307,11 @@ fn a_person_and_a_balance_sheet_are_each_one_trace(receiver: &Receiver) -> Resul
     // its outbox → planning's consumer.
     let cdc_process = format!("process {CDC_TOPIC}");
     let sheet_process = format!("process {BALANCE_SHEET_TOPIC}");
+    // Both consumers' spans: each process exports on its own schedule, so planning's can
+    // arrive before the translator's that caused it.
     let spans = wait_for_spans(receiver, &sheet_trace, |spans| {
         find(spans, "planning-service", CONSUMER, &sheet_process).is_some()
+            && find(spans, "accounting-service", CONSUMER, &cdc_process).is_some()
     })?;
     let server = the(
         &spans,
