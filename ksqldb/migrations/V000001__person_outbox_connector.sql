@@ -33,11 +33,10 @@ CREATE SOURCE CONNECTOR IF NOT EXISTS person_outbox WITH (
     -- up to twice this. 25 ms, not 10: see bench/results/tuning.md (10 costs an idle Connect
     -- about 30% of a core; 25 about 14%, 100 about 5%).
     'poll.interval.ms' = '25',
-    -- The task's poll waits until a full batch is queued or the poll interval ends
-    -- (Debezium's ChangeEventQueue): with the default 2048 a lone change waited the whole
-    -- interval once more. One per poll returns it at once; under load the queue is never
-    -- empty, so polls still follow each other without waiting (bench/results/tuning.md).
-    'max.batch.size' = '1',
+    -- `max.batch.size` stays at its default (2048): the task's poll waits for a full batch
+    -- or the poll interval, so a lone change waits the interval once more, but a batch of
+    -- one per poll halved the REST capacity under load (downstream consumers then commit
+    -- per event): bench/results/tuning.md.
     -- An idle slot pins WAL: every 10 s write a logical message into this database's WAL
     -- so the slot's confirmed position advances; the message itself is not published.
     'heartbeat.interval.ms' = '10000',

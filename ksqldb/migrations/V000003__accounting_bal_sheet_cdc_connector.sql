@@ -27,7 +27,6 @@ CREATE SOURCE CONNECTOR IF NOT EXISTS accounting_bal_sheet_cdc WITH (
 
     -- As for the outbox connectors (bench/results/tuning.md).
     'poll.interval.ms' = '25',
-    'max.batch.size' = '1',
     'heartbeat.interval.ms' = '10000',
     'heartbeat.action.query' = 'SELECT pg_logical_emit_message(false, ''stack-heartbeat'', now()::text)',
     'message.prefix.exclude.list' = 'stack-heartbeat',
