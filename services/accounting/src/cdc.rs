@@ -2,15 +2,23 @@
 //! translates Debezium's change events of the balance-sheet table (JSON without schemas)
 //! into the canonical `balance_sheet_created` event, written to accounting's outbox.
 //!
+//! With `TRANSLATOR_DELIVERY=kafka-transactions` the same translation is produced straight to
+//! the public topic by [`CanonicalRecords`] on the kit's transactional runtime
+//! (`service_kit::consumer::transactional`), as the records the outbox relay would write.
+//!
 //! Every change publishes the sheet's full current state (the topic is an entity-state topic,
 //! whatever the event's historical name); a deleted row publishes a tombstone. The canonical
 //! event id is derived from the change's position in the WAL, so a change Debezium delivers
 //! twice yields the same `ce_id` and is de-duplicated here and downstream.
 
+use std::sync::Arc;
+
 use contract_runtime::event::CanonicalEvent;
 use contracts::consumers::accounting::AccountingConsumer;
 use contracts::events;
 use serde::Deserialize;
+use service_kit::codec::{CodecError, EventCodec};
+use service_kit::consumer::transactional::{OutputRecord, Translator, canonical_record};
 use service_kit::consumer::{BatchItem, ErrorClass, HandleError, Handler, RawEvent};
 use service_kit::outbox::{BatchEntry, Outbox};
 
@@ -221,6 +229,47 @@ fn outbox_entries<'a>(
             Change::Nothing => None,
         })
         .collect()
+}
+
+/// The CDC translator of the `kafka-transactions` delivery: each change becomes the record
+/// the outbox relay would have put on the public topic (same key, value, headers and event
+/// id), produced in the runtime's transaction.
+pub struct CanonicalRecords {
+    pub codec: Arc<EventCodec>,
+}
+
+impl Translator for CanonicalRecords {
+    async fn translate(&self, raw: &RawEvent) -> Result<Vec<OutputRecord>, HandleError> {
+        let record = match parse(raw)? {
+            Change::Upsert { event_id, sheet } => {
+                canonical_record(&self.codec, event_id, &sheet.key(), Some(&sheet)).await
+            }
+            Change::Delete { event_id, id } => {
+                canonical_record::<events::BalanceSheet>(
+                    &self.codec,
+                    event_id,
+                    &id.to_string(),
+                    None,
+                )
+                .await
+            }
+            Change::Nothing => return Ok(Vec::new()),
+        };
+        record.map(|record| vec![record]).map_err(codec_error)
+    }
+
+    fn trace_parent(&self, raw: &RawEvent) -> Option<String> {
+        captured_traceparent(raw)
+    }
+}
+
+fn codec_error(error: CodecError) -> HandleError {
+    if error.is_transient() {
+        HandleError::Transient(error.into())
+    } else {
+        let class = error.class().unwrap_or(ErrorClass::Encode);
+        HandleError::permanent(class, error)
+    }
 }
 
 fn outbox_error(error: service_kit::outbox::OutboxError) -> HandleError {

@@ -17,6 +17,7 @@ use contracts::topology::{self, accounting};
 use service_kit::bootstrap::{App, Launch};
 use service_kit::config::{CommonConfig, HttpConfig, Role};
 use service_kit::consumer::ConsumerConfig;
+use service_kit::consumer::transactional::{self, Delivery, TranslatorConfig};
 use service_kit::db;
 use service_kit::health::Relay;
 use service_kit::outbox::Outbox;
@@ -32,6 +33,9 @@ pub struct Config {
     /// Retries, dead letters and the dead-letter limit of its consumers.
     #[command(flatten)]
     pub consumer: ConsumerConfig,
+    /// How the CDC translator delivers canonical events (`TRANSLATOR_DELIVERY`).
+    #[command(flatten)]
+    pub translator: TranslatorConfig,
     /// Which parts run in this process.
     #[arg(long, env = "SERVICE_ROLE", value_enum, default_value = "all")]
     pub role: Role,
@@ -60,13 +64,32 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     );
     if config.role.runs_consumers() {
         launch.parts().configure_consumers(&config.consumer);
-        let outbox = Outbox::new(launch.codec()?);
-        let codec = launch.codec()?;
-        contracts::consumers::accounting::spawn(
-            launch.parts(),
-            Arc::new(cdc::Consumers { outbox }),
-            codec,
-        );
+        match config.translator.translator_delivery {
+            Delivery::Outbox => {
+                let outbox = Outbox::new(launch.codec()?);
+                let codec = launch.codec()?;
+                contracts::consumers::accounting::spawn(
+                    launch.parts(),
+                    Arc::new(cdc::Consumers { outbox }),
+                    codec,
+                );
+            }
+            // The CDC subscription (accounting's only one) on the transactional runtime.
+            Delivery::KafkaTransactions => {
+                let cdc = accounting::subscriptions::PRIVATE_ACCOUNTING_BAL_SHEET_CDC;
+                let transactional_id =
+                    transactional::transactional_id(cdc.group, &config.translator.instance_id());
+                let records = cdc::CanonicalRecords {
+                    codec: launch.codec()?,
+                };
+                launch.parts().spawn_transactional(
+                    cdc.group,
+                    cdc.topic,
+                    &transactional_id,
+                    records,
+                );
+            }
+        }
     }
     if config.role.runs_web() {
         let service = api::AccountingService::new(launch.pool(), launch.health());

@@ -25,6 +25,9 @@ pub const PARTITION_LAG: &str = "consumer_partition_lag";
 pub const BATCH_SIZE: &str = "consumer_batch_size";
 pub const CONSISTENCY_LAG: &str = "consistency_lag_seconds";
 pub const OUTBOX_EVENTS_WRITTEN: &str = "outbox_events_written_total";
+/// Records a transactional translator produced in committed transactions (the counterpart of
+/// [`OUTBOX_EVENTS_WRITTEN`] for `TRANSLATOR_DELIVERY=kafka-transactions`).
+pub const TRANSACTIONAL_RECORDS_PRODUCED: &str = "transactional_records_produced_total";
 pub const DB_POOL_IN_USE: &str = "db_pool_connections_in_use";
 pub const DB_POOL_IDLE: &str = "db_pool_connections_idle";
 pub const DB_POOL_MAX: &str = "db_pool_connections_max";
@@ -146,6 +149,12 @@ pub fn http_request(route: Option<&str>, method: &str, status: u16, took: Durati
 /// One event written to the outbox (in a transaction that may still roll back).
 pub fn outbox_written(topic: &'static str) {
     counter!(OUTBOX_EVENTS_WRITTEN, "topic" => topic).increment(1);
+}
+
+/// `count` records produced to `topic` by a committed transaction.
+pub fn transactional_produced(topic: &str, count: usize) {
+    counter!(TRANSACTIONAL_RECORDS_PRODUCED, "topic" => topic.to_owned())
+        .increment(u64::try_from(count).unwrap_or(u64::MAX));
 }
 
 /// What became of one consumed event, for the consumer counters.

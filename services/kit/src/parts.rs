@@ -90,6 +90,38 @@ impl ServiceParts {
         self.spawn_consumer(settings, Arc::new(handler));
     }
 
+    /// Runs `translator` as consumer group `group` on `topic`, producing in Kafka transactions
+    /// under `transactional_id` (see [`consumer::transactional`]), reported in the process's
+    /// health like the other consumers.
+    pub fn spawn_transactional<T: consumer::transactional::Translator>(
+        &mut self,
+        group: &str,
+        topic: &str,
+        transactional_id: &str,
+        translator: T,
+    ) {
+        let settings = consumer::transactional::TransactionalSettings::new(
+            group,
+            &[topic],
+            self.bootstrap_servers.as_str(),
+            transactional_id,
+        )
+        .configured(&self.consumer_config);
+        let consumer_health = ConsumerHealth::default();
+        self.health = self
+            .health
+            .clone()
+            .with_consumer(&settings.group_id, consumer_health.clone());
+        let run = consumer::transactional::run(
+            settings,
+            Arc::new(translator),
+            consumer_health,
+            self.shutdown.clone(),
+        );
+        self.tasks
+            .spawn(async move { (Lifetime::UntilShutdown, run.await) });
+    }
+
     /// Serves `router` on `addr`.
     pub fn spawn_web(&mut self, router: Router, addr: SocketAddr) {
         self.spawn_web_with(router, addr, crate::http::ServeSettings::default());

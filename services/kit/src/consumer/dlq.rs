@@ -40,6 +40,30 @@ pub(super) async fn send(
     message: &str,
     attempts: u32,
 ) -> anyhow::Result<()> {
+    let headers = headers(group, raw, class, message, attempts);
+    let topic = dead_letter_topic(&raw.topic);
+    let mut record = FutureRecord::<[u8], [u8]>::to(&topic).headers(headers);
+    if let Some(key) = &raw.key {
+        record = record.key(key.as_slice());
+    }
+    if let Some(value) = &raw.value {
+        record = record.payload(value.as_slice());
+    }
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map_err(|(error, _)| anyhow::anyhow!("cannot produce to {topic}: {error}"))?;
+    Ok(())
+}
+
+/// The headers of `raw`'s dead letter: its own, then where it came from and why it failed.
+pub(super) fn headers(
+    group: &str,
+    raw: &RawEvent,
+    class: &str,
+    message: &str,
+    attempts: u32,
+) -> OwnedHeaders {
     let mut headers = OwnedHeaders::new();
     if let Some(original) = &raw.headers {
         for header in original.iter() {
@@ -66,19 +90,7 @@ pub(super) async fn send(
             value: Some(value),
         });
     }
-    let topic = dead_letter_topic(&raw.topic);
-    let mut record = FutureRecord::<[u8], [u8]>::to(&topic).headers(headers);
-    if let Some(key) = &raw.key {
-        record = record.key(key.as_slice());
-    }
-    if let Some(value) = &raw.value {
-        record = record.payload(value.as_slice());
-    }
-    producer
-        .send(record, Duration::from_secs(10))
-        .await
-        .map_err(|(error, _)| anyhow::anyhow!("cannot produce to {topic}: {error}"))?;
-    Ok(())
+    headers
 }
 
 /// Creates the dead-letter topics of `topics` if they do not exist yet.

@@ -26,6 +26,10 @@
 //! dead-letter topic `<topic>.dlq` and the partition moves on — unless the partition already
 //! dead-lettered [`RetryPolicy::dead_letter_limit`] messages in a row: then it halts on the
 //! message and reports unhealthy, so a bad deploy cannot empty a topic into its dead letters.
+//!
+//! [`transactional`] is the alternative for translators whose effect is only records on
+//! Kafka: no database, no inbox; the outputs and the consumed offsets commit in one Kafka
+//! transaction, under the same retry policy and dead-letter conventions.
 
 mod dlq;
 pub mod entity;
@@ -34,6 +38,7 @@ mod inbox;
 mod partition;
 mod policy;
 mod rebalance;
+pub mod transactional;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -41,28 +41,33 @@ impl RuntimeContext {
 
 impl ClientContext for RuntimeContext {
     fn stats(&self, statistics: Statistics) {
-        let now = Instant::now();
-        for (topic, stats) in &statistics.topics {
-            for (partition, p) in &stats.partitions {
-                // -1 is librdkafka's internal "unassigned" partition; lags of -1 are unknown.
-                if *partition < 0 || p.fetch_state == "none" {
-                    continue;
-                }
-                // Against what this process stored (finished) when it stored anything since
-                // the assignment, else against the group's committed offset.
-                let lag = if p.stored_offset >= 0 {
-                    p.consumer_lag_stored
-                } else {
-                    p.consumer_lag
-                };
-                if lag >= 0 {
-                    crate::metrics::partition_lag(&self.group, topic, *partition, lag);
-                }
-                self.health.update(topic, *partition, |s| {
-                    s.lag = (lag >= 0).then_some(lag);
-                    s.lag_seen = Some(now);
-                });
+        record_lag(&self.group, &self.health, &statistics);
+    }
+}
+
+/// Records each owned partition's lag from librdkafka's statistics in `health` and the
+/// metrics: against what this process stored (finished) when it stored anything since the
+/// assignment, else against the group's committed offset.
+pub(super) fn record_lag(group: &str, health: &ConsumerHealth, statistics: &Statistics) {
+    let now = Instant::now();
+    for (topic, stats) in &statistics.topics {
+        for (partition, p) in &stats.partitions {
+            // -1 is librdkafka's internal "unassigned" partition; lags of -1 are unknown.
+            if *partition < 0 || p.fetch_state == "none" {
+                continue;
             }
+            let lag = if p.stored_offset >= 0 {
+                p.consumer_lag_stored
+            } else {
+                p.consumer_lag
+            };
+            if lag >= 0 {
+                crate::metrics::partition_lag(group, topic, *partition, lag);
+            }
+            health.update(topic, *partition, |s| {
+                s.lag = (lag >= 0).then_some(lag);
+                s.lag_seen = Some(now);
+            });
         }
     }
 }
