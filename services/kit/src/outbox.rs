@@ -206,7 +206,12 @@ async fn change_with_row<T: CanonicalEvent, R>(
 where
     R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
-    let span = publish_span::<T>(&tracing::Span::current(), event_id, key, payload.is_none());
+    let span = crate::trace::publish_span::<T>(
+        &tracing::Span::current(),
+        event_id,
+        key,
+        payload.is_none(),
+    );
     let traceparent = span.in_scope(crate::trace::current_traceparent);
     let mut arguments = change
         .take_arguments()
@@ -276,7 +281,12 @@ async fn write_row<T: CanonicalEvent>(
     key: &str,
     payload: Option<&[u8]>,
 ) -> Result<(), sqlx::Error> {
-    let span = publish_span::<T>(&tracing::Span::current(), event_id, key, payload.is_none());
+    let span = crate::trace::publish_span::<T>(
+        &tracing::Span::current(),
+        event_id,
+        key,
+        payload.is_none(),
+    );
     let traceparent = span.in_scope(crate::trace::current_traceparent);
     insert_row::<T>(tx, event_id, key, payload, traceparent.as_deref())
         .instrument(span)
@@ -354,8 +364,12 @@ impl Outbox {
                 Some(event) => Some(self.codec.encode(event).await?),
                 None => None,
             };
-            let span =
-                publish_span::<T>(entry.parent, entry.event_id, &entry.key, payload.is_none());
+            let span = crate::trace::publish_span::<T>(
+                entry.parent,
+                entry.event_id,
+                &entry.key,
+                payload.is_none(),
+            );
             traceparents.push(span.in_scope(crate::trace::current_traceparent));
             spans.push(span);
             let attributes = Attributes {
@@ -392,31 +406,6 @@ impl Outbox {
         drop(spans);
         Ok(())
     }
-}
-
-/// The `publish <topic>` producer span of one outbox row, a child of `parent` (the caller's
-/// current span for a single write, the consumed message's span for a translator's batch).
-fn publish_span<T: CanonicalEvent>(
-    parent: &tracing::Span,
-    event_id: Uuid,
-    key: &str,
-    tombstone: bool,
-) -> tracing::Span {
-    if !crate::trace::enabled() {
-        return tracing::Span::none();
-    }
-    tracing::info_span!(
-        parent: parent,
-        "outbox_publish",
-        otel.name = format!("publish {}", T::TOPIC),
-        otel.kind = "producer",
-        messaging.system = "kafka",
-        messaging.operation.type = "send",
-        messaging.destination.name = T::TOPIC,
-        messaging.message.id = %event_id,
-        messaging.kafka.message.key = key,
-        messaging.kafka.message.tombstone = tombstone,
-    )
 }
 
 #[cfg(test)]

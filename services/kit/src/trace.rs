@@ -255,6 +255,32 @@ pub async fn http_server(request: Request, next: Next) -> Response {
     response
 }
 
+/// The `publish <topic>` producer span of one event on `T`'s topic, a child of `parent` (the
+/// caller's current span for a write, the consumed message's span for a translator), whose
+/// context the event carries as `traceparent`. Disabled while tracing is off.
+pub(crate) fn publish_span<T: contract_runtime::event::CanonicalEvent>(
+    parent: &Span,
+    event_id: uuid::Uuid,
+    key: &str,
+    tombstone: bool,
+) -> Span {
+    if !enabled() {
+        return Span::none();
+    }
+    tracing::info_span!(
+        parent: parent,
+        "publish",
+        otel.name = format!("publish {}", T::TOPIC),
+        otel.kind = "producer",
+        messaging.system = "kafka",
+        messaging.operation.type = "send",
+        messaging.destination.name = T::TOPIC,
+        messaging.message.id = %event_id,
+        messaging.kafka.message.key = key,
+        messaging.kafka.message.tombstone = tombstone,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -276,6 +276,49 @@ impl ConsumerHealth {
     }
 }
 
+/// The consumer settings of every runtime of the kit: group membership, read committed,
+/// cooperative rebalancing, crash detection, fetching with bounded prefetch, and the
+/// statistics health reads its lag from. Each runtime adds how it commits offsets.
+pub(crate) fn group_consumer_config(
+    bootstrap_servers: &str,
+    group_id: &str,
+    session_timeout: Duration,
+    batch: &BatchLimits,
+) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap_servers)
+        .set("group.id", group_id)
+        .set("auto.offset.reset", "earliest")
+        // Also makes the offset fetch at assignment wait for pending transactional offsets
+        // (KIP-447's require_stable).
+        .set("isolation.level", "read_committed")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set(
+            "session.timeout.ms",
+            session_timeout.as_millis().to_string(),
+        )
+        .set(
+            "heartbeat.interval.ms",
+            (session_timeout.as_millis() / 3).to_string(),
+        )
+        // librdkafka's 500 ms long poll held a resumed partition back for as long.
+        .set("fetch.wait.max.ms", "100")
+        // librdkafka prefetches up to 100,000 messages or 64 MiB per client by default,
+        // beside a runtime's own queues: a replaying consumer's memory was mostly that. Two
+        // batches per partition keep a worker fed (a fetch on a busy partition returns in a
+        // round trip), and 4 MiB bounds the rest.
+        .set(
+            "queued.min.messages",
+            (2 * batch.max_events).max(100).to_string(),
+        )
+        .set("queued.max.messages.kbytes", "4096")
+        .set("fetch.max.bytes", (4 << 20).to_string())
+        // Per-partition lag for health (see `rebalance::record_lag`).
+        .set("statistics.interval.ms", "5000");
+    config
+}
+
 /// Runs one consumer group until `shutdown` is cancelled, then finishes the in-flight
 /// messages, commits and leaves the group.
 pub async fn run<H: Handler>(
@@ -287,49 +330,27 @@ pub async fn run<H: Handler>(
 ) -> anyhow::Result<()> {
     let workers: rebalance::Workers = Arc::default();
     let consumer: Arc<RuntimeConsumer> = Arc::new(
-        ClientConfig::new()
-            .set("bootstrap.servers", &settings.bootstrap_servers)
-            .set("group.id", &settings.group_id)
-            // Stored offsets are committed every 5 s, on revocation and at shutdown; a crash
-            // loses at most the last 5 s of commits, which the inbox absorbs.
-            .set("enable.auto.commit", "true")
-            // Offsets are stored only after the effect's transaction committed.
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("isolation.level", "read_committed")
-            .set("partition.assignment.strategy", "cooperative-sticky")
-            .set(
-                "session.timeout.ms",
-                settings.session_timeout.as_millis().to_string(),
-            )
-            .set(
-                "heartbeat.interval.ms",
-                (settings.session_timeout.as_millis() / 3).to_string(),
-            )
-            // A partition paused by its full queue (see `partition`) is fetched again only
-            // with the broker's next fetch response: librdkafka's defaults (500 ms long poll,
-            // 1 s backoff once its own queue is full) stalled a replay for about a second per
-            // pause, bounding it near 1000 messages per second and partition.
-            .set("fetch.wait.max.ms", "100")
-            .set("fetch.queue.backoff.ms", "50")
-            // librdkafka prefetches up to 100,000 messages or 64 MiB per client by default,
-            // beside the partitions' own queues (`partition_queue_high_water`): a replaying
-            // consumer's memory was mostly that. Two batches per partition keep a worker fed
-            // (a fetch on a busy partition returns in a round trip), and 4 MiB bounds the rest.
-            .set(
-                "queued.min.messages",
-                (2 * settings.batch.max_events).max(100).to_string(),
-            )
-            .set("queued.max.messages.kbytes", "4096")
-            .set("fetch.max.bytes", (4 << 20).to_string())
-            // Per-partition lag for health (see `rebalance::RuntimeContext::stats`).
-            .set("statistics.interval.ms", "5000")
-            .create_with_context(RuntimeContext {
-                group: settings.group_id.clone(),
-                workers: workers.clone(),
-                health: health.clone(),
-            })
-            .context("cannot create the Kafka consumer")?,
+        group_consumer_config(
+            &settings.bootstrap_servers,
+            &settings.group_id,
+            settings.session_timeout,
+            &settings.batch,
+        )
+        // Stored offsets are committed every 5 s, on revocation and at shutdown; a crash
+        // loses at most the last 5 s of commits, which the inbox absorbs.
+        .set("enable.auto.commit", "true")
+        // Offsets are stored only after the effect's transaction committed.
+        .set("enable.auto.offset.store", "false")
+        // A partition paused by its full queue (see `partition`) is fetched again only with
+        // the broker's next fetch response: librdkafka's 1 s backoff once its own queue is
+        // full stalled a replay for about a second per pause.
+        .set("fetch.queue.backoff.ms", "50")
+        .create_with_context(RuntimeContext {
+            group: settings.group_id.clone(),
+            workers: workers.clone(),
+            health: health.clone(),
+        })
+        .context("cannot create the Kafka consumer")?,
     );
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &settings.bootstrap_servers)

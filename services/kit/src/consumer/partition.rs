@@ -482,7 +482,22 @@ async fn handle_until_done<H: Handler>(
 }
 
 impl PartitionStatus {
-    fn finished(&mut self, offset: i64) {
+    /// The partition is now this process's: its progress clock starts.
+    pub(crate) fn assign(&mut self, now: Instant) {
+        self.assigned = true;
+        self.progress_at = Some(now);
+    }
+
+    /// The partition went to another member: its retries (if any) are now the next owner's.
+    pub(crate) fn revoke(&mut self) {
+        self.assigned = false;
+        self.retrying_since = None;
+        self.last_error = None;
+        self.halted = false;
+    }
+
+    /// A message at `offset` is done (applied, skipped or dead-lettered).
+    pub(crate) fn finished(&mut self, offset: i64) {
         self.last_offset = Some(offset);
         self.progress_at = Some(Instant::now());
         self.retrying_since = None;

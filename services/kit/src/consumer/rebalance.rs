@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, Statistics, TopicPartitionList};
 
-use super::ConsumerHealth;
 use super::partition::WorkerHandle;
+use super::{ConsumerHealth, PartitionStatus};
 
 pub(super) type RuntimeConsumer = rdkafka::consumer::StreamConsumer<RuntimeContext>;
 
@@ -100,12 +100,8 @@ impl ConsumerContext for RuntimeContext {
                 );
             }
             // The partition's retries (if any) are now its next owner's.
-            self.health.update(&topic, partition, |s| {
-                s.assigned = false;
-                s.retrying_since = None;
-                s.last_error = None;
-                s.halted = false;
-            });
+            self.health
+                .update(&topic, partition, PartitionStatus::revoke);
         }
         // Whatever the stopped workers stored, committed before the partitions move.
         match consumer.commit_consumer_state(CommitMode::Sync) {
@@ -123,10 +119,7 @@ impl ConsumerContext for RuntimeContext {
                 let now = Instant::now();
                 for element in assigned.elements() {
                     self.health
-                        .update(element.topic(), element.partition(), |s| {
-                            s.assigned = true;
-                            s.progress_at = Some(now);
-                        });
+                        .update(element.topic(), element.partition(), |s| s.assign(now));
                 }
                 tracing::info!(group = %self.group, partitions = ?describe(assigned), "partitions assigned");
             }

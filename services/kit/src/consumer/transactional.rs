@@ -40,7 +40,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::policy::{Attempt, AttemptResult, BatchLimits, ConsumerConfig, Decision, decide};
-use super::{ConsumerHealth, HandleError, RawEvent, RetryPolicy, dlq};
+use super::{ConsumerHealth, HandleError, PartitionStatus, RawEvent, RetryPolicy, dlq};
 use crate::cloudevents::{self, AVRO_CONTENT_TYPE, Attributes, SPEC_VERSION_1_0};
 use crate::codec::{CodecError, EventCodec};
 use crate::metrics::{self, EventOutcome};
@@ -220,7 +220,8 @@ pub async fn canonical_record<T: CanonicalEvent>(
         Some(event) => Some(codec.encode(event).await?),
         None => None,
     };
-    let span = publish_span::<T>(event_id, key, value.is_none());
+    let span =
+        crate::trace::publish_span::<T>(&tracing::Span::current(), event_id, key, value.is_none());
     let traceparent = span.in_scope(crate::trace::current_traceparent);
     let attributes = Attributes {
         id: event_id.to_string(),
@@ -234,23 +235,6 @@ pub async fn canonical_record<T: CanonicalEvent>(
         value,
         headers: event_router_headers(&attributes, traceparent.as_deref()),
     })
-}
-
-fn publish_span<T: CanonicalEvent>(event_id: Uuid, key: &str, tombstone: bool) -> tracing::Span {
-    if !crate::trace::enabled() {
-        return tracing::Span::none();
-    }
-    tracing::info_span!(
-        "transactional_publish",
-        otel.name = format!("publish {}", T::TOPIC),
-        otel.kind = "producer",
-        messaging.system = "kafka",
-        messaging.operation.type = "send",
-        messaging.destination.name = T::TOPIC,
-        messaging.message.id = %event_id,
-        messaging.kafka.message.key = key,
-        messaging.kafka.message.tombstone = tombstone,
-    )
 }
 
 /// What librdkafka says about a failed transaction call.
@@ -361,13 +345,11 @@ impl ConsumerContext for RelayContext {
         if let Rebalance::Revoke(revoked) = rebalance {
             // Nothing to finish: no transaction is open while the consumer is polled.
             for element in revoked.elements() {
-                self.health
-                    .update(element.topic(), element.partition(), |s| {
-                        s.assigned = false;
-                        s.retrying_since = None;
-                        s.last_error = None;
-                        s.halted = false;
-                    });
+                self.health.update(
+                    element.topic(),
+                    element.partition(),
+                    PartitionStatus::revoke,
+                );
             }
         }
     }
@@ -379,10 +361,7 @@ impl ConsumerContext for RelayContext {
                 let now = Instant::now();
                 for element in assigned.elements() {
                     self.health
-                        .update(element.topic(), element.partition(), |s| {
-                            s.assigned = true;
-                            s.progress_at = Some(now);
-                        });
+                        .update(element.topic(), element.partition(), |s| s.assign(now));
                 }
                 tracing::info!(group = %self.group, partitions = assigned.count(), "partitions assigned");
             }
@@ -439,43 +418,23 @@ pub async fn run<T: Translator>(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let consumer: Arc<RelayConsumer> = Arc::new(
-        ClientConfig::new()
-            .set("bootstrap.servers", &settings.bootstrap_servers)
-            .set("group.id", &settings.group_id)
-            // Offsets are committed only by the transactions.
-            .set("enable.auto.commit", "false")
-            // Stored (never committed) after each transaction, so the statistics' lag is
-            // measured from what was translated, as for the other consumers.
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            // Also makes the offset fetch at assignment wait for pending transactional
-            // offsets (KIP-447's require_stable).
-            .set("isolation.level", "read_committed")
-            .set("partition.assignment.strategy", "cooperative-sticky")
-            .set(
-                "session.timeout.ms",
-                settings.session_timeout.as_millis().to_string(),
-            )
-            .set(
-                "heartbeat.interval.ms",
-                (settings.session_timeout.as_millis() / 3).to_string(),
-            )
-            .set("fetch.wait.max.ms", "100")
-            // librdkafka's prefetch is this runtime's only queue: two batches per partition
-            // keep the loop fed, 4 MiB bound the rest (as in the consumer runtime).
-            .set(
-                "queued.min.messages",
-                (2 * settings.batch.max_events).max(100).to_string(),
-            )
-            .set("queued.max.messages.kbytes", "4096")
-            .set("fetch.max.bytes", (4 << 20).to_string())
-            .set("statistics.interval.ms", "5000")
-            .create_with_context(RelayContext {
-                group: settings.group_id.clone(),
-                health: health.clone(),
-                rebalances: AtomicU64::new(0),
-            })
-            .context("cannot create the Kafka consumer")?,
+        super::group_consumer_config(
+            &settings.bootstrap_servers,
+            &settings.group_id,
+            settings.session_timeout,
+            &settings.batch,
+        )
+        // Offsets are committed only by the transactions.
+        .set("enable.auto.commit", "false")
+        // Stored (never committed) after each transaction, so the statistics' lag is
+        // measured from what was translated, as for the other consumers.
+        .set("enable.auto.offset.store", "false")
+        .create_with_context(RelayContext {
+            group: settings.group_id.clone(),
+            health: health.clone(),
+            rebalances: AtomicU64::new(0),
+        })
+        .context("cannot create the Kafka consumer")?,
     );
     let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
     dlq::ensure_topics(&settings.bootstrap_servers, &topics).await?;
@@ -939,11 +898,7 @@ impl<T: Translator> Relay<T> {
                     s.processed += 1;
                     s.dead_letter_streak = 0;
                 }
-                s.last_offset = Some(raw.offset);
-                s.progress_at = Some(Instant::now());
-                s.retrying_since = None;
-                s.last_error = None;
-                s.halted = false;
+                s.finished(raw.offset);
             });
         }
         let mut produced: BTreeMap<&str, usize> = BTreeMap::new();
