@@ -498,22 +498,32 @@ impl EnvelopeTimes {
     }
 }
 
-/// `SELECT id, <stamp>` rows as a map of ms since the epoch, leaving out NULL stamps (commit
-/// timestamps of transactions from before `track_commit_timestamp` was on).
-async fn stamp_rows(
-    query: &'static str,
+/// Per id of `table`, its timestamp `column` and its row's commit time, in ms since the
+/// epoch, in one query; NULL commit times (transactions from before
+/// `track_commit_timestamp` was on) are left out.
+async fn row_stamps(
+    table: &str,
+    column: &str,
     ids: &[Uuid],
     pool: &sqlx::PgPool,
-) -> Result<HashMap<Uuid, f64>> {
-    let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(query)
+) -> Result<(HashMap<Uuid, f64>, HashMap<Uuid, f64>)> {
+    let query = format!(
+        "SELECT id, {column}, pg_xact_commit_timestamp(xmin) FROM {table} WHERE id = ANY($1)"
+    );
+    let rows: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(&query)
         .bind(ids)
         .fetch_all(pool)
         .await
         .with_context(|| format!("reading stamps: {query}"))?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, at)| Some((id, timestamp_ms(at?))))
-        .collect())
+    let mut stamped = HashMap::new();
+    let mut committed = HashMap::new();
+    for (id, at, commit) in rows {
+        stamped.insert(id, timestamp_ms(at));
+        if let Some(commit) = commit {
+            committed.insert(id, timestamp_ms(commit));
+        }
+    }
+    Ok((stamped, committed))
 }
 
 impl Stamps {
@@ -539,59 +549,18 @@ impl Stamps {
         };
 
         let mut person = Chain::default();
-        person.push(
-            "tx start",
-            stamp_rows(
-                "SELECT id, created FROM person WHERE id = ANY($1)",
-                persons,
-                person_db,
-            )
-            .await?,
-        );
-        person.push(
-            COMMIT,
-            stamp_rows(
-                "SELECT id, pg_xact_commit_timestamp(xmin) FROM person WHERE id = ANY($1)",
-                persons,
-                person_db,
-            )
-            .await?,
-        );
+        let (started, committed) = row_stamps("person", "created", persons, person_db).await?;
+        person.push("tx start", started);
+        person.push(COMMIT, committed);
         person.push("debezium read", by_id(&person_records));
-        let person = person.finish(
-            stamp_rows(
-                "SELECT id, updated_at FROM person WHERE id = ANY($1)",
-                persons,
-                planning_db,
-            )
-            .await?,
-            stamp_rows(
-                "SELECT id, pg_xact_commit_timestamp(xmin) FROM person WHERE id = ANY($1)",
-                persons,
-                planning_db,
-            )
-            .await?,
-        );
+        let (applied, committed) = row_stamps("person", "updated_at", persons, planning_db).await?;
+        let person = person.finish(applied, committed);
 
         let mut sheet = Chain::default();
-        sheet.push(
-            "request",
-            stamp_rows(
-                "SELECT id, date_calculated FROM balance_sheet WHERE id = ANY($1)",
-                sheets,
-                accounting_db,
-            )
-            .await?,
-        );
-        sheet.push(
-            COMMIT,
-            stamp_rows(
-                "SELECT id, pg_xact_commit_timestamp(xmin) FROM balance_sheet WHERE id = ANY($1)",
-                sheets,
-                accounting_db,
-            )
-            .await?,
-        );
+        let (requested, committed) =
+            row_stamps("balance_sheet", "date_calculated", sheets, accounting_db).await?;
+        sheet.push("request", requested);
+        sheet.push(COMMIT, committed);
         sheet.push(
             "cdc read",
             cdc_records
@@ -604,20 +573,9 @@ impl Stamps {
         sheet.push("translator apply", translating);
         sheet.push("translator commit", translated);
         sheet.push("public record", by_id(&sheet_records));
-        let sheet = sheet.finish(
-            stamp_rows(
-                "SELECT id, updated_at FROM balance_sheet WHERE id = ANY($1)",
-                sheets,
-                planning_db,
-            )
-            .await?,
-            stamp_rows(
-                "SELECT id, pg_xact_commit_timestamp(xmin) FROM balance_sheet WHERE id = ANY($1)",
-                sheets,
-                planning_db,
-            )
-            .await?,
-        );
+        let (applied, committed) =
+            row_stamps("balance_sheet", "updated_at", sheets, planning_db).await?;
+        let sheet = sheet.finish(applied, committed);
         Ok(Self { person, sheet })
     }
 }
